@@ -1,0 +1,26 @@
+"""lipbook: the shared package of the *Lipschitz Lectures* book.
+
+Every chapter imports it. Modules, one concept each:
+
+- :mod:`lipbook.device`       where tensors live, and seeding
+- :mod:`lipbook.toy`          2D target distributions and mode coverage
+- :mod:`lipbook.nets`         MLP critics and generators, batched over K settings
+- :mod:`lipbook.constraints`  clipping, gradient penalty, spectral norm, GN, GraN
+- :mod:`lipbook.lipschitz`    upper and lower bounds on a network's Lipschitz constant
+- :mod:`lipbook.wasserstein`  exact W1 (POT) and the critic's dual estimate
+- :mod:`lipbook.train`        the toy WGAN trainer (`train`, `sweep`)
+- :mod:`lipbook.plots`        figures and static sweep animations
+- :mod:`lipbook.widgets`      the live playground
+- :mod:`lipbook.book`         helpers for notebooks that also run on Colab
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .device import get_device, seed_everything
+
+try:
+    __version__ = version("lipbook")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0+unknown"
+
+__all__ = ["get_device", "seed_everything", "__version__"]
