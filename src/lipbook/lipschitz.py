@@ -1,0 +1,152 @@
+"""Bounds on a network's Lipschitz constant K = sup ‖f(x) − f(y)‖ / ‖x − y‖ (Euclidean norms).
+
+Upper bound (for a feed-forward stack of layers): Lip(f₂ ∘ f₁) ≤ Lip(f₂)·Lip(f₁), with
+Lip(x ↦ Wx + b) = ‖W‖₂ (largest singular value) and Lip(σ) the activation's constant, so
+
+    K ≤ Π_l ‖W_l‖₂ · Π_l Lip(σ_l).                                   (product bound)
+
+Lower bounds: any slope |f(x) − f(y)| / ‖x − y‖ (:func:`pairwise_slope`), and any gradient norm
+‖∇f(x)‖ of a scalar f (for differentiable f on a convex set, K = sup ‖∇f‖). A ReLU network is
+piecewise linear, so ∇f is constant inside each linear region and plain gradient ascent on
+‖∇f‖ does not move; :func:`lower_bound` therefore refines the best sampled points by local
+random search. Computing K exactly is NP-hard (Scaman & Virmaux, 2018); the gap between the
+two bounds is the subject of Chapter 2.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .constraints import GradientNormalized, input_gradient_norm
+from .nets import GroupSort
+
+GELU_LIP = 1.1289  # max over x of |d/dx x·Φ(x)|, attained at x = √2 (computed in Chapter 2)
+
+
+def activation_constant(m: nn.Module) -> float | None:
+    """The Lipschitz constant of an activation module, or None when ``m`` is not one."""
+    if isinstance(m, (nn.ReLU, nn.Tanh, nn.Softplus, nn.Identity, GroupSort, nn.Hardtanh)):
+        return 1.0
+    if isinstance(m, nn.LeakyReLU):
+        return max(1.0, abs(m.negative_slope))
+    if isinstance(m, nn.ELU):
+        return max(1.0, m.alpha)
+    if isinstance(m, nn.Sigmoid):
+        return 0.25
+    if isinstance(m, nn.GELU):
+        return GELU_LIP
+    return None
+
+
+@torch.no_grad()
+def upper_bound(model: nn.Module) -> float:
+    """Product bound Π ‖W_l‖₂ · Π Lip(σ_l) for a feed-forward stack (``nn.Sequential`` of
+    ``nn.Linear`` and activations, or a bare ``nn.Linear``).
+
+    ‖W‖₂ is computed exactly (``torch.linalg.matrix_norm(W, 2)``, an SVD) on the weight the
+    layer uses, so for a spectrally normalized layer it is σ/σ̂ ≥ 1. Returns ``inf`` for a
+    gradient-normalized critic (GN/GraN have no finite global constant). Raises ``ValueError``
+    for a layer it cannot bound.
+    """
+    if isinstance(model, GradientNormalized):
+        return math.inf
+    layers = [model] if isinstance(model, nn.Linear) else [
+        m for m in model.modules() if not list(m.children())]
+    bound = 1.0
+    for m in layers:
+        if isinstance(m, nn.Linear):
+            bound *= float(torch.linalg.matrix_norm(m.weight.double(), 2))
+        elif (const := activation_constant(m)) is not None:
+            bound *= const
+        elif isinstance(m, nn.Dropout):
+            continue
+        else:
+            raise ValueError(f"upper_bound cannot bound a {type(m).__name__} layer; it takes "
+                             "nn.Linear layers and the activations of activation_constant")
+    return bound
+
+
+def gradient_norms(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """‖∇ₓ f(x)‖ for each row of ``x`` ``[n, d]``, for a scalar-output model: ``[n]``."""
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        f = model(x)
+        if f.shape[-1] != 1 and f.ndim > 1:
+            raise ValueError(f"model must have a scalar output per sample, got shape {tuple(f.shape)}")
+        return input_gradient_norm(f, x, create_graph=False).squeeze(-1).detach()
+
+
+def lower_bound(model: nn.Module, x: torch.Tensor, steps: int = 100,
+                generator: torch.Generator | None = None) -> float:
+    """max ‖∇f‖ over ``x`` ``[n, d]``, refined by ``steps`` rounds of local random search.
+
+    Each round proposes x' = x + s·ξ (ξ ~ N(0, I)) for every point and keeps the proposals whose
+    gradient norm is larger; the step s shrinks geometrically from 0.5·(spread of x) to 1e-3 of
+    it. Every value kept is a gradient norm the model really has, so the result is a lower
+    bound on K, never above the true constant. Scalar-output models only.
+    """
+    if x.ndim != 2:
+        raise ValueError(f"x must be a [n, d] tensor, got shape {tuple(x.shape)}")
+    steps = int(steps)
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    pts = x.detach().clone()
+    best = gradient_norms(model, pts)  # [n]
+    spread = float(pts.std(dim=0).mean()) if len(pts) > 1 else 1.0
+    for i in range(steps):
+        s = 0.5 * spread * (2e-3 ** (i / max(steps - 1, 1)))  # geometric decay to 1e-3·spread
+        noise = torch.randn(pts.shape, generator=generator, device=pts.device, dtype=pts.dtype)
+        prop = pts + s * noise
+        g = gradient_norms(model, prop)
+        better = g > best
+        pts[better] = prop[better]
+        best = torch.maximum(best, g)
+    return float(best.max())
+
+
+@torch.no_grad()
+def pairwise_slope(model, x: torch.Tensor, y: torch.Tensor) -> float:
+    """max over all pairs (i, j) of |f(x_i) − f(y_j)| / ‖x_i − y_j‖, pairs at distance 0 skipped.
+
+    ``model``: any callable mapping ``[n, d]`` to ``[n]`` or ``[n, 1]`` (a network, or
+    ``torch.sin``). ``x [n, d]``, ``y [m, d]``. A lower bound on the Lipschitz constant.
+    """
+    for name, t in (("x", x), ("y", y)):
+        if t.ndim != 2:
+            raise ValueError(f"{name} must be a [n, d] tensor, got shape {tuple(t.shape)}")
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"x and y must have the same d, got {x.shape[1]} and {y.shape[1]}")
+    with torch.enable_grad():  # why: a gradient-normalized critic needs autograd to evaluate
+        fx, fy = model(x), model(y)
+    fx, fy = fx.detach().reshape(len(x), -1), fy.detach().reshape(len(y), -1)  # [n, o], [m, o]
+    num = torch.cdist(fx, fy)  # ‖f(x_i) − f(y_j)‖, [n, m]
+    den = torch.cdist(x, y)  # [n, m]
+    ok = den > 0
+    if not ok.any():
+        raise ValueError("x and y have no pair of distinct points")
+    return float((num[ok] / den[ok]).max())
+
+
+def activation_gradient_norms(model: nn.Sequential, x: torch.Tensor) -> list[float]:
+    """Mean over ``x`` of ‖∂f/∂h_l‖ for the output h_l of every Linear layer l (input side
+    first), for a scalar-output ``nn.Sequential``: how the gradient grows or vanishes as it
+    flows back through the layers (WGAN-GP, Fig. 1b)."""
+    if not isinstance(model, nn.Sequential):
+        raise ValueError("activation_gradient_norms takes an nn.Sequential of layers")
+    hs = []
+    h = x.detach()
+    with torch.enable_grad():
+        for m in model:
+            h = m(h)
+            if isinstance(m, nn.Linear):
+                h.retain_grad()
+                hs.append(h)
+        h.sum().backward()
+    norms = [float(t.grad.norm(dim=-1).mean()) for t in hs]
+    model.zero_grad(set_to_none=True)
+    return norms
+
+

@@ -1,0 +1,117 @@
+"""2D target distributions for the toy WGAN, and mode coverage.
+
+The scales follow the WGAN-GP toy code (Gulrajani et al., 2017, ``gan_toy.py``):
+
+- ``8gaussians``: centres (±1, 0), (0, ±1), (±1/√2, ±1/√2) times 2, plus N(0, 0.02²) noise,
+  all divided by 1.414 — centres on a circle of radius ≈ 1.414, ≈ 1.08 apart, σ ≈ 0.014.
+- ``25gaussians``: a 5×5 grid at −4 … 4 in steps of 2, plus N(0, 0.05²), divided by 2.828.
+- ``swissroll``: scikit-learn's ``make_swiss_roll(noise=0.25)`` columns 0 and 2, divided by 7.5,
+  reimplemented: t = 1.5π(1 + 2u), (x, z) = (t cos t, t sin t) + N(0, 0.25²).
+
+Two sets are this package's own (not in that code), documented here:
+
+- ``ring``: the circle of radius √2 with N(0, 0.02²) radial noise (a continuous version of
+  8gaussians, so mode dropping shows up as gaps rather than missing blobs).
+- ``checkerboard``: uniform on the 8 dark squares of a 4×4 board on [−2, 2]², unit squares,
+  scaled by 1/1.414 so the set fits the same box as 8gaussians.
+
+Every sampler draws all randomness from the ``generator`` passed in, in one vectorised call per
+source of randomness, so a run is reproducible and the sampler costs microseconds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .checks import check_positive_int
+
+DATASETS = ("8gaussians", "25gaussians", "swissroll", "ring", "checkerboard")
+
+
+def _centres_8() -> torch.Tensor:
+    s = 1.0 / math.sqrt(2.0)
+    c = torch.tensor([[1, 0], [-1, 0], [0, 1], [0, -1], [s, s], [s, -s], [-s, s], [-s, -s]])
+    return c * 2.0 / 1.414  # [8, 2]
+
+
+def _centres_25() -> torch.Tensor:
+    g = torch.arange(-4.0, 5.0, 2.0)
+    xx, yy = torch.meshgrid(g, g, indexing="ij")
+    return torch.stack([xx.flatten(), yy.flatten()], dim=1) / 2.828  # [25, 2]
+
+
+# Mode centres and the per-coordinate noise σ, in the scaled coordinates.
+MODES = {
+    "8gaussians": (_centres_8, 0.02 / 1.414),
+    "25gaussians": (_centres_25, 0.05 / 2.828),
+}
+
+
+def mode_centres(name: str) -> torch.Tensor:
+    """The mode centres ``[M, 2]`` of a Gaussian-mixture dataset (8gaussians, 25gaussians)."""
+    if name not in MODES:
+        raise ValueError(
+            f"name={name!r} has no modes: mode_centres and mode_coverage take one of "
+            f"{tuple(MODES)}"
+        )
+    return MODES[name][0]()
+
+
+def _check_name(name: str) -> None:
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset name={name!r}: choose one of {DATASETS}")
+
+
+def sample(name: str, n: int, *, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    """Draw ``n`` points ``[n, 2]`` (float32) from the toy distribution ``name``.
+
+    ``generator`` (a ``torch.Generator`` on ``device``) makes the draw reproducible; without it
+    torch's global generator is used.
+    """
+    _check_name(name)
+    check_positive_int("n", n)
+    dev = torch.device(device) if device is not None else (
+        generator.device if generator is not None else torch.device("cpu")
+    )
+    kw = {"generator": generator, "device": dev}
+    if name in MODES:
+        centres_fn, sigma = MODES[name]
+        centres = centres_fn().to(dev)  # [M, 2]
+        idx = torch.randint(len(centres), (n,), **kw)  # [n]
+        return centres[idx] + sigma * torch.randn(n, 2, **kw)
+    if name == "swissroll":
+        t = 1.5 * math.pi * (1 + 2 * torch.rand(n, **kw))  # [n]
+        xz = torch.stack([t * torch.cos(t), t * torch.sin(t)], dim=1)  # [n, 2]
+        return (xz + 0.25 * torch.randn(n, 2, **kw)) / 7.5
+    if name == "ring":
+        angle = 2 * math.pi * torch.rand(n, **kw)
+        radius = math.sqrt(2.0) + 0.02 * torch.randn(n, **kw)
+        return torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=1)
+    # checkerboard: pick one of the 8 dark unit squares of the 4x4 board on [-2, 2]^2
+    cells = torch.tensor([(i, j) for i in range(4) for j in range(4) if (i + j) % 2 == 0],
+                         dtype=torch.float32, device=dev)  # [8, 2]
+    idx = torch.randint(len(cells), (n,), **kw)
+    return (cells[idx] - 2 + torch.rand(n, 2, **kw)) / 1.414
+
+
+def mode_coverage(samples: torch.Tensor, name: str, radius: float = 0.1,
+                  min_share: float = 0.01) -> tuple[int, int]:
+    """``(covered, total)``: how many modes of ``name`` hold ≥ ``min_share`` of ``samples``
+    within ``radius`` of their centre.
+
+    Only for ``8gaussians`` and ``25gaussians``. The 8gaussians centres are ≈ 1.08 apart with
+    σ ≈ 0.014, so ``radius=0.1`` (≈ 7σ) is strict but fair: a blurry generator that spreads
+    mass between the modes does not count as covering them.
+    """
+    centres = mode_centres(name).to(samples.device, samples.dtype)
+    if samples.ndim != 2 or samples.shape[1] != 2:
+        raise ValueError(f"samples must be a [n, 2] tensor, got shape {tuple(samples.shape)}")
+    if not radius > 0:
+        raise ValueError(f"radius must be > 0, got {radius}")
+    if not 0 < min_share <= 1:
+        raise ValueError(f"min_share must be in (0, 1], got {min_share}")
+    near = torch.cdist(samples, centres) < radius  # [n, M]
+    share = near.float().mean(dim=0)  # [M]
+    return int((share >= min_share).sum()), len(centres)
