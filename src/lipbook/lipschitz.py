@@ -121,9 +121,11 @@ def pairwise_slope(model, x: torch.Tensor, y: torch.Tensor) -> float:
         raise ValueError(f"x and y must have the same d, got {x.shape[1]} and {y.shape[1]}")
     with torch.enable_grad():  # why: a gradient-normalized critic needs autograd to evaluate
         fx, fy = model(x), model(y)
-    fx, fy = fx.detach().reshape(len(x), -1), fy.detach().reshape(len(y), -1)  # [n, o], [m, o]
-    num = torch.cdist(fx, fy)  # ‖f(x_i) − f(y_j)‖, [n, m]
-    den = torch.cdist(x, y)  # [n, m]
+    exact = "donot_use_mm_for_euclid_dist"  # why: the matmul shortcut loses digits for close pairs
+    fx = fx.detach().reshape(len(x), -1).double()  # [n, o]
+    fy = fy.detach().reshape(len(y), -1).double()  # [m, o]
+    num = torch.cdist(fx, fy, compute_mode=exact)  # ‖f(x_i) − f(y_j)‖, [n, m]
+    den = torch.cdist(x.double(), y.double(), compute_mode=exact)  # [n, m]
     ok = den > 0
     if not ok.any():
         raise ValueError("x and y have no pair of distinct points")

@@ -175,7 +175,7 @@ class BatchedMLP(nn.Module):
         weights = list(self.weights) if weights is None else weights
         layers: list[nn.Module] = []
         for i, (W, b) in enumerate(zip(weights, self.biases)):
-            lin = nn.Linear(W.shape[2], W.shape[1], device=W.device)
+            lin = nn.Linear(W.shape[2], W.shape[1], device=W.device, dtype=W.dtype)
             lin.weight.copy_(W[k])
             lin.bias.copy_(b[k, 0])
             layers.append(lin)

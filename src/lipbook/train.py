@@ -1,0 +1,462 @@
+"""The toy WGAN trainer: K settings of one hyperparameter trained at once, on CPU or GPU.
+
+WGAN (Arjovsky et al., 2017) trains a critic f and a generator g on
+
+    min_g max_{f ∈ 1-Lip}  E_{x~P_r} f(x) − E_{z~p(z)} f(g(z)),
+
+approximating "f ∈ 1-Lip" with one of the methods of :mod:`lipbook.constraints`. Each generator
+iteration takes ``critic_steps`` critic updates on L_D = E f(x_g) − E f(x_r) (+ penalty), then
+one generator update on L_G = −E f(g(z)) (Gulrajani et al., 2017, Algorithm 1).
+
+One code path. The networks are :class:`lipbook.nets.BatchedMLP` with a leading dimension K:
+:func:`sweep` trains K settings (values of c, λ, ε, the power-iteration count, the seed or the
+learning rate) with batched matmuls, and :func:`train` is ``sweep`` with K = 1. Members share
+every random draw when they share a seed, so ``sweep`` and K separate ``train`` runs agree to
+rounding (tested to 1e-6 in float64). Where it departs from the textbook loop, for speed:
+
+- one critic forward on the concatenated batch [x_r; x_g] instead of two (and, for GP/LP, one
+  on x̂ that reuses the same normalized weights), so a spectrally normalized critic takes one
+  power step per critic update (plus one in the generator step), where separate ``D(real)``,
+  ``D(fake)`` calls would take two; the double backpropagation of the penalty runs over the
+  B interpolates only, not the whole concatenated batch;
+- fused Adam / RMSprop; evaluation (exact W1 by POT) on fixed held-out sets, every
+  ``eval_every`` iterations, from its own random stream so it never changes the training run.
+
+Defaults (``WGANConfig()``): WGAN-GP on ``8gaussians`` at width 128 — see the tuning note in
+:class:`WGANConfig`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from . import toy
+from .checks import check_choice, check_nonnegative, check_positive, check_positive_int, check_real
+from .constraints import (
+    GradientNormalized,
+    gn_transform,
+    gran_transform,
+    input_gradient_norm,
+    penalty_term,
+    power_iteration,
+)
+from .device import get_device
+from .nets import BatchedMLP, bjorck
+from .wasserstein import exact_w1
+
+METHODS = ("none", "clip", "gp", "lp", "sn", "gn", "gran")
+SWEEPABLE = ("c", "lam", "eps", "n_power_iterations", "seed", "lr")
+OPTIMIZERS = ("adam", "rmsprop")
+CRITIC_ONLY_NOISE = 1.0  # σ of the fixed "generator" x_r + N(0, σ²I) (WGAN-GP, Fig. 1)
+BJORCK_ITERS = 20  # Björck steps per forward for orthogonal=True (Anil et al. use 15-20)
+SN_WARMUP = 15  # power steps at initialisation, as torch.nn.utils.parametrizations
+
+
+@dataclass(frozen=True)
+class WGANConfig:
+    """Everything that defines a toy WGAN run. Frozen: derive variants with
+    ``dataclasses.replace(config, lam=1.0)``. Invalid values raise ``ValueError`` at creation.
+
+    Tuning of the defaults (WGAN-GP on ``8gaussians``, 2-core CPU; "8/8" means
+    ``toy.mode_coverage(samples, "8gaussians")`` with radius 0.1 and 1 % share): the reference
+    settings (Adam 1e-4, β = (0.5, 0.9), λ = 10, width 128) need thousands of generator
+    iterations. Raising the learning rate to 1e-3 with the same betas reaches 8/8 within a few
+    hundred iterations; see the README's performance section for the measured time.
+    """
+
+    method: str = "gp"  # none | clip | gp | lp | sn | gn | gran
+    c: float = 0.01  # clip: weights into [−c, c]
+    lam: float = 0.1  # gp / lp: penalty weight λ (the toy code's 0.1; the paper's 10)
+    eps: float = 1e-2  # gran: ε in f‖∇f‖ / (‖∇f‖² + ε)
+    n_power_iterations: int = 1  # sn: power steps per training-mode forward
+    dataset: str = "8gaussians"
+    hidden: int = 128  # width of critic and generator
+    depth: int = 3  # hidden layers (depth + 1 Linear layers)
+    activation: str = "relu"  # the critic's; the generator always uses ReLU
+    orthogonal: bool = False  # critic weights orthonormalized by Björck (Anil et al., 2019)
+    steps: int = 1000  # generator iterations
+    critic_steps: int = 5
+    batch: int = 256
+    optimizer: str = "adam"  # adam | rmsprop
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.5, 0.9)
+    critic_only: bool = False  # generator fixed at x_r + N(0, I) (WGAN-GP Fig. 1 setting)
+    seed: int = 0
+    device: str | None = None  # None -> lipbook.get_device()
+    # Added to the contract's fields:
+    z_dim: int = 2  # generator noise dimension (the toy code's 2)
+    init: str = "he"  # he | uniform_c (critic weights U[−c, c], for the clipping chapter)
+    eval_every: int = 50  # generator iterations between evaluations (and callbacks)
+    eval_samples: int = 512  # held-out points per side for exact W1 and TrainResult.samples
+    dtype: str = "float32"  # float32 | float64
+
+    def __post_init__(self):
+        check_choice("method", self.method, METHODS)
+        check_positive("c", self.c)
+        check_nonnegative("lam", self.lam)
+        check_positive("eps", self.eps)
+        check_positive_int("n_power_iterations", self.n_power_iterations)
+        check_choice("dataset", self.dataset, toy.DATASETS)
+        check_positive_int("hidden", self.hidden)
+        if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 0:
+            raise ValueError(f"depth must be an int >= 0, got {self.depth!r}")
+        from .nets import ACTIVATIONS  # local: keeps the import list above short
+        check_choice("activation", self.activation, ACTIVATIONS)
+        for name in ("steps", "critic_steps", "batch", "z_dim", "eval_every", "eval_samples"):
+            check_positive_int(name, getattr(self, name))
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_positive("lr", self.lr)
+        if len(self.betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
+        for i, b in enumerate(self.betas):
+            b = check_real(f"betas[{i}]", b, low=0.0, low_inclusive=True)
+            if b >= 1:
+                raise ValueError(f"betas[{i}] must be in [0, 1), got {b}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
+        check_choice("init", self.init, ("he", "uniform_c"))
+        check_choice("dtype", self.dtype, ("float32", "float64"))
+        if self.device is not None and not isinstance(self.device, (str, torch.device)):
+            raise ValueError(f"device must be None, a string or a torch.device, got {self.device!r}")
+
+    @property
+    def hyperparameter(self) -> str:
+        """The name of this method's main hyperparameter (the one its slider moves)."""
+        return {"clip": "c", "gp": "lam", "lp": "lam", "gran": "eps",
+                "sn": "n_power_iterations"}.get(self.method, "seed")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or a weight became NaN or infinite. The message says at which generator iteration,
+    for which member of a sweep, and what usually fixes it."""
+
+
+@dataclass
+class TrainResult:
+    """One trained member. ``critic`` maps ``[B, 2] -> [B, 1]`` (the constrained critic as
+    trained: W/σ̂ baked in for SN, Björck-orthonormalized weights for ``orthogonal``, wrapped in
+    :class:`~lipbook.constraints.GradientNormalized` for GN/GraN); ``generator`` maps
+    ``[B, z_dim] -> [B, 2]``; ``samples`` are its outputs on the held-out noise
+    (``eval_samples`` points; for ``critic_only`` the fixed noisy set)."""
+
+    config: WGANConfig
+    history: dict[str, list[float]]
+    critic: nn.Module
+    generator: nn.Module
+    samples: torch.Tensor
+    seconds: float = 0.0
+
+
+HISTORY_KEYS = ("step", "critic_loss", "generator_loss", "dual_w1", "exact_w1",
+                "grad_norm_mean", "seconds")
+
+
+@dataclass
+class Progress:
+    """What a ``callback`` receives every ``eval_every`` iterations: the step reached and a way
+    to take a member's current state out as a :class:`TrainResult` (``progress.result(k)``)."""
+
+    step: int
+    steps: int
+    seconds: float
+    _run: _Run = field(repr=False)
+
+    def result(self, k: int = 0) -> TrainResult:
+        return self._run.result(k)
+
+
+class _Run:
+    """The state of K members trained together (internal; use :func:`train` / :func:`sweep`)."""
+
+    def __init__(self, configs: Sequence[WGANConfig]):
+        base = configs[0]
+        self.configs = list(configs)
+        self.cfg = base
+        self.K = K = len(configs)
+        self.device = torch.device(base.device) if base.device is not None else get_device()
+        self.dtype = getattr(torch, base.dtype)
+        dev, dt = self.device, self.dtype
+        col = lambda name: torch.tensor(  # noqa: E731 - per-member hyperparameter, [K, 1, 1]
+            [float(getattr(c, name)) for c in configs], device=dev, dtype=dt).view(K, 1, 1)
+        self.c, self.lam, self.eps = col("c"), col("lam"), col("eps")
+        self.lr_scale = col("lr") / base.lr  # why: Adam/RMSprop steps are linear in lr
+        self.n_power = [c.n_power_iterations for c in configs]
+        seeds = [c.seed for c in configs]
+        self.shared = len(set(seeds)) == 1  # one random stream serves every member
+        mk = lambda s: torch.Generator(device=dev).manual_seed(s)  # noqa: E731
+        self.gens = [mk(s) for s in seeds]
+        eval_gens = [mk(s + 1_000_003) for s in seeds]  # why: evaluation never moves training
+
+        self.D = BatchedMLP(K, 2, 1, base.hidden, base.depth, base.activation, dev).to(dt)
+        self.G = BatchedMLP(K, base.z_dim, 2, base.hidden, base.depth, "relu", dev).to(dt)
+        bound = self.c.flatten() if base.init == "uniform_c" else None
+        self.D.init_(self.gens, bound)
+        self.G.init_(self.gens)
+        if base.method == "sn":  # persistent singular vectors u_l [K, m], v_l [K, n]
+            self.v = [self._draw(lambda g, n=W.shape[2]: torch.randn(n, generator=g, device=dev))
+                      .to(dt).clone() for W in self.D.weights]
+            self.u = [torch.zeros(K, W.shape[1], device=dev, dtype=dt) for W in self.D.weights]
+            self._power_steps([SN_WARMUP] * K)
+
+        self.opt_D = self._optimizer(self.D)
+        self.opt_G = self._optimizer(self.G)
+        n = base.eval_samples
+        self.eval_real = self._draw(lambda g: toy.sample(base.dataset, n, generator=g, device=dev),
+                                    eval_gens).to(dt)  # [K, n, 2]
+        self.eval_z = self._draw(lambda g: torch.randn(n, base.z_dim, generator=g, device=dev),
+                                 eval_gens).to(dt)
+        self.eval_fake_fixed = (self._draw(lambda g: toy.sample(base.dataset, n, generator=g, device=dev)
+                                           + CRITIC_ONLY_NOISE * torch.randn(n, 2, generator=g, device=dev),
+                                           eval_gens).to(dt) if base.critic_only else None)
+        self.history = [{k: [] for k in HISTORY_KEYS} for _ in range(K)]
+        self.train_seconds = 0.0
+        self.step = 0
+
+    # -- building blocks --------------------------------------------------------------------
+
+    def _optimizer(self, net: nn.Module) -> torch.optim.Optimizer:
+        cfg = self.cfg
+        fused = {"fused": True} if self.device.type in ("cpu", "cuda") else {}
+        if cfg.optimizer == "adam":
+            return torch.optim.Adam(net.parameters(), lr=cfg.lr, betas=cfg.betas, **fused)
+        return torch.optim.RMSprop(net.parameters(), lr=cfg.lr)
+
+    def _step(self, opt: torch.optim.Optimizer, net: nn.Module) -> None:
+        if bool((self.lr_scale == 1).all()):
+            opt.step()
+            return
+        before = [p.detach().clone() for p in net.parameters()]
+        opt.step()
+        with torch.no_grad():
+            for p, b in zip(net.parameters(), before):
+                p.copy_(b + (p - b) * self.lr_scale.view(-1, *([1] * (p.ndim - 1))))
+
+    def _draw(self, fn: Callable[[torch.Generator], torch.Tensor], gens=None) -> torch.Tensor:
+        """One draw per member, ``[K, ...]``; a single draw expanded when seeds are shared."""
+        gens = self.gens if gens is None else gens
+        if self.shared:
+            x = fn(gens[0])
+            return x.unsqueeze(0).expand(self.K, *x.shape)
+        return torch.stack([fn(g) for g in gens])
+
+    def _real(self) -> torch.Tensor:
+        cfg = self.cfg
+        return self._draw(lambda g: toy.sample(cfg.dataset, cfg.batch, generator=g,
+                                               device=self.device)).to(self.dtype)  # [K, B, 2]
+
+    def _noise(self, n: int, d: int) -> torch.Tensor:
+        return self._draw(lambda g: torch.randn(n, d, generator=g, device=self.device)).to(self.dtype)
+
+    def _power_steps(self, counts: list[int]) -> None:
+        """Up to max(counts) batched power steps; member k keeps the vector of its counts[k]-th."""
+        for j in range(max(counts)):
+            live = torch.tensor([j < n for n in counts], device=self.device).view(self.K, 1)
+            for i, W in enumerate(self.D.weights):
+                # u ← Wv/‖Wv‖, v ← Wᵀu/‖Wᵀu‖: power_iteration on Wᵀ with v persistent, the
+                # order of torch.nn.utils.parametrizations.spectral_norm
+                _, v, u = power_iteration(W.detach().transpose(1, 2), self.v[i], 1)
+                self.v[i] = torch.where(live, v, self.v[i])
+                self.u[i] = torch.where(live, u, self.u[i])
+
+    def critic_weights(self, training: bool = True) -> list[torch.Tensor]:
+        """The weights the critic uses: raw, W/σ̂ (SN) or Björck-orthonormalized."""
+        Ws = list(self.D.weights)
+        if self.cfg.orthogonal:
+            Ws = [bjorck(W, BJORCK_ITERS) for W in Ws]
+        if self.cfg.method == "sn":
+            if training:
+                self._power_steps(self.n_power)
+            out = []
+            for W, u, v in zip(Ws, self.u, self.v):
+                sigma = u.unsqueeze(1) @ W @ v.unsqueeze(-1)  # σ̂ = uᵀWv, [K, 1, 1]
+                out.append(W / sigma)
+            Ws = out
+        return Ws
+
+    def critic_out(self, x: torch.Tensor, weights) -> torch.Tensor:
+        """f(x) [K, N, 1], or f̂(x) for GN/GraN (then x must require grad)."""
+        f = self.D(x, weights)
+        if self.cfg.method in ("gn", "gran"):
+            norm = input_gradient_norm(f, x, batch_ndim=2)  # [K, N, 1]
+            f = gn_transform(f, norm) if self.cfg.method == "gn" else gran_transform(f, norm, self.eps)
+        return f
+
+    # -- one generator iteration --------------------------------------------------------------
+
+    def critic_step(self) -> torch.Tensor:
+        cfg, B = self.cfg, self.cfg.batch
+        real = self._real()
+        if cfg.critic_only:
+            fake = self._real() + CRITIC_ONLY_NOISE * self._noise(B, 2)
+        else:
+            with torch.no_grad():
+                fake = self.G(self._noise(B, cfg.z_dim))
+        x = torch.cat([real, fake], dim=1)  # [K, 2B, 2]: one forward for both
+        if cfg.method in ("gn", "gran"):
+            x.requires_grad_(True)
+        weights = self.critic_weights()
+        out = self.critic_out(x, weights)  # [K, 2B, 1]
+        loss = out[:, B:].mean(dim=(1, 2)) - out[:, :B].mean(dim=(1, 2))  # [K]
+        if cfg.method in ("gp", "lp"):
+            t = self._draw(lambda g: torch.rand(B, 1, generator=g, device=self.device)).to(self.dtype)
+            x_hat = (t * real + (1 - t) * fake).requires_grad_(True)  # one t ~ U[0, 1] per sample
+            norm = input_gradient_norm(self.D(x_hat, weights), x_hat, batch_ndim=2)  # [K, B, 1]
+            loss = loss + penalty_term(norm, self.lam, cfg.method == "lp").mean(dim=(1, 2))
+        self.opt_D.zero_grad(set_to_none=True)
+        loss.sum().backward()  # members are independent: each gets its own gradient
+        self._step(self.opt_D, self.D)
+        if cfg.method == "clip":
+            with torch.no_grad():
+                for p in self.D.parameters():
+                    p.copy_(torch.maximum(torch.minimum(p, self.c), -self.c))
+        return loss.detach()
+
+    def generator_step(self) -> torch.Tensor:
+        cfg = self.cfg
+        self.D.requires_grad_(False)  # why: the generator step needs no critic gradients
+        fake = self.G(self._noise(cfg.batch, cfg.z_dim))  # [K, B, 2]
+        loss = -self.critic_out(fake, self.critic_weights()).mean(dim=(1, 2))  # [K]
+        self.opt_G.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        self._step(self.opt_G, self.G)
+        self.D.requires_grad_(True)
+        return loss.detach()
+
+    # -- evaluation ---------------------------------------------------------------------------
+
+    def eval_fake(self) -> torch.Tensor:
+        if self.eval_fake_fixed is not None:
+            return self.eval_fake_fixed
+        with torch.no_grad():
+            return self.G(self.eval_z)
+
+    def evaluate(self, critic_loss: torch.Tensor, gen_loss: torch.Tensor) -> None:
+        real, fake = self.eval_real, self.eval_fake()
+        x = torch.cat([real, fake], dim=1).detach().requires_grad_(True)
+        weights = [W.detach() for W in self.critic_weights(training=False)]
+        out = self.critic_out(x, weights)
+        norm = input_gradient_norm(out, x, batch_ndim=2, create_graph=False)  # [K, 2n, 1]
+        n = real.shape[1]
+        dual = (out[:, :n].mean(dim=(1, 2)) - out[:, n:].mean(dim=(1, 2))).detach()
+        for k in range(self.K):
+            h = self.history[k]
+            h["step"].append(self.step)
+            h["critic_loss"].append(float(critic_loss[k]))
+            h["generator_loss"].append(float(gen_loss[k]))
+            h["dual_w1"].append(float(dual[k]))
+            h["exact_w1"].append(exact_w1(fake[k], real[k]))
+            h["grad_norm_mean"].append(float(norm[k].mean()))
+            h["seconds"].append(self.train_seconds)
+
+    def check_finite(self, critic_loss: torch.Tensor, gen_loss: torch.Tensor) -> None:
+        bad = ~(torch.isfinite(critic_loss) & torch.isfinite(gen_loss))
+        for p in (*self.D.parameters(), *self.G.parameters()):
+            bad |= ~torch.isfinite(p.detach()).flatten(1).all(dim=1)
+        if bool(bad.any()):
+            k = int(bad.nonzero()[0])
+            cfg = self.configs[k]
+            who = f" (member {k} of {self.K}: {_swept(self.configs, k)})" if self.K > 1 else ""
+            raise TrainingDiverged(
+                f"training diverged at generator iteration {self.step} of {cfg.steps}{who}: "
+                f"a loss or a weight became NaN or infinite. Try a smaller learning rate "
+                f"(lr={cfg.lr:g} now, e.g. lr={cfg.lr / 10:g})"
+                + (", or a smaller λ" if cfg.method in ("gp", "lp") and cfg.lam > 10 else "")
+                + (", or a larger ε" if cfg.method == "gran" else "") + ".")
+
+    def result(self, k: int) -> TrainResult:
+        weights = [W.detach() for W in self.critic_weights(training=False)]
+        critic = self.D.member(k, weights)
+        if self.cfg.method == "gn":
+            critic = GradientNormalized(critic)
+        elif self.cfg.method == "gran":
+            critic = GradientNormalized(critic, self.configs[k].eps)
+        return TrainResult(config=self.configs[k],
+                           history={key: list(v) for key, v in self.history[k].items()},
+                           critic=critic, generator=self.G.member(k),
+                           samples=self.eval_fake()[k].detach().clone(),
+                           seconds=self.train_seconds)
+
+
+def _swept(configs: Sequence[WGANConfig], k: int) -> str:
+    for name in SWEEPABLE:
+        if len({getattr(c, name) for c in configs}) > 1:
+            return f"{name}={getattr(configs[k], name)}"
+    return "identical settings"
+
+
+def _run(configs: Sequence[WGANConfig], callback, progress: bool) -> list[TrainResult]:
+    run = _Run(configs)
+    cfg = run.cfg
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=cfg.steps, desc=f"{cfg.method} ×{run.K}", leave=False)
+    start = time.perf_counter()
+    zero = torch.zeros(run.K, device=run.device, dtype=run.dtype)
+    c_sum, g_sum, n_sum = zero.clone(), zero.clone(), 0
+    try:
+        run.evaluate(zero, zero)
+        while run.step < cfg.steps:
+            t0 = time.perf_counter()
+            for _ in range(cfg.critic_steps):
+                c_loss = run.critic_step()
+            g_loss = zero if cfg.critic_only else run.generator_step()
+            run.step += 1
+            c_sum, g_sum, n_sum = c_sum + c_loss, g_sum + g_loss, n_sum + 1
+            if run.device.type == "cuda":
+                torch.cuda.synchronize(run.device)  # why: honest seconds in the history
+            run.train_seconds += time.perf_counter() - t0
+            if bar is not None:
+                bar.update(1)
+            if run.step % 10 == 0 or run.step % cfg.eval_every == 0 or run.step == cfg.steps:
+                run.check_finite(c_sum, g_sum)
+            if run.step % cfg.eval_every == 0 or run.step == cfg.steps:
+                run.evaluate(c_sum / n_sum, g_sum / n_sum)
+                c_sum, g_sum, n_sum = zero.clone(), zero.clone(), 0
+                if callback is not None:
+                    callback(Progress(run.step, cfg.steps, time.perf_counter() - start, run))
+    finally:
+        if bar is not None:
+            bar.close()
+    results = [run.result(k) for k in range(run.K)]
+    total = time.perf_counter() - start
+    for r in results:
+        r.seconds = total
+    return results
+
+
+def train(config: WGANConfig, callback: Callable[[Progress], None] | None = None,
+          progress: bool = False) -> TrainResult:
+    """Train one toy WGAN; ``sweep`` with K = 1.
+
+    ``callback(progress)`` runs every ``config.eval_every`` iterations (an exception it raises
+    stops training and propagates); ``progress=True`` shows a ``tqdm.auto`` bar. Raises
+    :class:`TrainingDiverged` when a loss or weight becomes non-finite.
+    """
+    if not isinstance(config, WGANConfig):
+        raise ValueError(f"config must be a WGANConfig, got {type(config).__name__}")
+    return _run([config], callback, progress)[0]
+
+
+def sweep(config: WGANConfig, name: str, values: Sequence, callback=None,
+          progress: bool = False) -> list[TrainResult]:
+    """Train ``len(values)`` copies of ``config`` with ``name`` set to each value, at once.
+
+    ``name`` is one of ``c``, ``lam``, ``eps``, ``n_power_iterations``, ``seed``, ``lr``. All
+    members share ``config.seed`` (same data, noise and initialisation) unless ``name`` is
+    ``seed``. Returns one :class:`TrainResult` per value, in order.
+    """
+    if not isinstance(config, WGANConfig):
+        raise ValueError(f"config must be a WGANConfig, got {type(config).__name__}")
+    check_choice("name", name, SWEEPABLE)
+    values = list(values)
+    if not values:
+        raise ValueError("values must hold at least one value")
+    configs = [dataclasses.replace(config, **{name: v}) for v in values]
+    return _run(configs, callback, progress)

@@ -1,0 +1,46 @@
+"""lipbook.device and lipbook.book."""
+
+import numpy as np
+import pytest
+import torch
+
+import lipbook
+from lipbook.book import glue
+
+
+def test_env_var_overrides_and_is_read_on_every_call(monkeypatch):
+    monkeypatch.setenv("LIPBOOK_DEVICE", "cpu")
+    assert lipbook.get_device() == torch.device("cpu")
+    monkeypatch.delenv("LIPBOOK_DEVICE")
+    expected = "cuda" if torch.cuda.is_available() else (
+        "mps" if torch.backends.mps.is_available() else "cpu")
+    assert lipbook.get_device().type == expected
+
+
+@pytest.mark.parametrize("bad", ["gpu", "cuda:x", "tpu", "cuda:99"])
+def test_bad_or_unavailable_device_names_the_allowed_values(monkeypatch, bad):
+    monkeypatch.setenv("LIPBOOK_DEVICE", bad)
+    with pytest.raises(ValueError, match="LIPBOOK_DEVICE") as err:
+        lipbook.get_device()
+    assert "available here: cpu" in str(err.value)
+
+
+def test_seed_everything_makes_global_draws_repeat():
+    g1 = lipbook.seed_everything(3)
+    a = (torch.rand(3), np.random.rand(), torch.rand(2, generator=g1))
+    g2 = lipbook.seed_everything(3)
+    b = (torch.rand(3), np.random.rand(), torch.rand(2, generator=g2))
+    assert torch.equal(a[0], b[0]) and a[1] == b[1] and torch.equal(a[2], b[2])
+    with pytest.raises(ValueError, match="seed"):
+        lipbook.seed_everything(-1)
+
+
+def test_glue_returns_plain_python_numbers():
+    # myst-nb is installed in the test environment, so glue really runs (outside a kernel it
+    # only displays); what matters for the -W build is the type it stores
+    assert type(glue("x", torch.tensor(1.5))) is float
+    assert type(glue("y", np.float64(2.0))) is float
+    assert type(glue("z", np.int64(3))) is int
+    assert glue("s", "text") == "text"
+    with pytest.raises(ValueError, match="scalar"):
+        glue("bad", torch.ones(2))
