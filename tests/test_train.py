@@ -144,7 +144,10 @@ def test_default_config_covers_all_modes_and_nears_the_noise_floor():
     cfg = WGANConfig(device="cpu")
     r = train(cfg)
     assert toy.mode_coverage(r.samples, "8gaussians") == (8, 8)
+    # noise floor: exact W1 between two independent target samples of the same size, averaged
+    # over 8 pairs (one pair alone varies by ±40 % at 512 points)
     g = torch.Generator().manual_seed(123)
     n = cfg.eval_samples
-    floor = exact_w1(toy.sample("8gaussians", n, generator=g), toy.sample("8gaussians", n, generator=g))
+    floor = sum(exact_w1(toy.sample("8gaussians", n, generator=g),
+                         toy.sample("8gaussians", n, generator=g)) for _ in range(8)) / 8
     assert r.history["exact_w1"][-1] <= 2 * floor
