@@ -1,0 +1,370 @@
+"""Figures for the book: critic landscapes, gradient-norm and weight histograms, training curves,
+and the static twins of the playground (small multiples and an animation that plays in plain HTML).
+
+Every function draws with matplotlib's object-oriented API: the ``ax`` functions draw into an
+``Axes`` they are given, and the figure functions build a :class:`matplotlib.figure.Figure`
+without pyplot, so nothing here touches pyplot's global state. That makes them safe to call
+from the playground's worker thread (pyplot is not thread-safe) and means a returned figure is
+never shown twice: a notebook displays the ``Figure`` it gets back (or ``display(fig)``), and
+:func:`sweep_animation` returns only its HTML.
+
+The critic landscape shows f over the square [−lim, lim]² as filled contours (darker = larger
+f), its gradient field ∇f as arrows, real samples in orange and generated samples in green.
+The arrows are scaled so that the longest one spans one arrow spacing; the legend states the
+largest ‖∇f‖ drawn, which is what a Lipschitz constraint is about (1 for a 1-Lipschitz critic).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import matplotlib
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from torch import nn
+
+from . import toy
+
+REAL_COLOR = "tab:orange"
+FAKE_COLOR = "tab:green"
+CMAP = "Blues"  # light to dark: low to high f; orange and green points stand out on it
+ARROWS = 15  # arrows per side of the gradient field
+SWEEPABLE = ("c", "lam", "eps", "n_power_iterations", "seed", "lr")  # as lipbook.train.SWEEPABLE
+TARGET_POINTS = 512  # real points drawn for a result's figure
+TARGET_SEED = 20_221_011  # fixed, so every figure of a dataset shows the same real points
+
+__all__ = ["critic_landscape", "grad_norm_histogram", "weight_histogram", "training_curves",
+           "result_figure", "sweep_grid", "sweep_animation"]
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _module_device_dtype(module: nn.Module) -> tuple[torch.device, torch.dtype]:
+    for p in module.parameters():
+        return p.device, p.dtype
+    return torch.device("cpu"), torch.get_default_dtype()
+
+
+def _numpy_points(name: str, x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().double().numpy()
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"{name} must be [n, 2] points, got shape {x.shape}")
+    return x
+
+
+def _values_and_gradients(critic: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """f(x) ``[n]`` and ∇f(x) ``[n, 2]`` for a critic ``[n, 2] -> [n, 1]`` (any device)."""
+    device, dtype = _module_device_dtype(critic)
+    x = x.to(device=device, dtype=dtype).detach().requires_grad_(True)
+    with torch.enable_grad():  # why: works under no_grad, and GN/GraN critics need autograd
+        f = critic(x)
+        if f.ndim != 2 or f.shape != (len(x), 1):
+            raise ValueError(f"critic must map [n, 2] -> [n, 1], got output shape {tuple(f.shape)}")
+        (grad,) = torch.autograd.grad(f.sum(), x)
+    return f.detach().flatten().cpu().double(), grad.detach().cpu().double()
+
+
+def _format_value(value) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _swept_name(results: Sequence) -> str:
+    """The hyperparameter that differs between the members' configs (the method's own one when
+    none does, e.g. a single result)."""
+    configs = [r.config for r in results]
+    for name in SWEEPABLE:
+        if len({getattr(c, name) for c in configs}) > 1:
+            return name
+    return configs[0].hyperparameter
+
+
+def _target_points(result, n: int = TARGET_POINTS) -> torch.Tensor:
+    g = torch.Generator().manual_seed(TARGET_SEED)
+    return toy.sample(result.config.dataset, n, generator=g)
+
+
+def _modes_text(result) -> str:
+    try:
+        covered, total = toy.mode_coverage(result.samples.detach().cpu().float(),
+                                           result.config.dataset)
+    except ValueError:  # datasets without modes (swissroll, ring, checkerboard)
+        return ""
+    return f", {covered}/{total} modes"
+
+
+def _as_list(results) -> list:
+    if not isinstance(results, (list, tuple)):
+        return [results]
+    return list(results)
+
+
+# ---------------------------------------------------------------------------------------------
+# axes-level plots
+
+
+def critic_landscape(ax, critic: nn.Module, *, real=None, fake=None, lim: float = 2.0,
+                     resolution: int = 80, gradient_field: bool = True, title: str | None = None):
+    """Draw the critic f over [−lim, lim]² into ``ax``: filled contours of f (no colour bar:
+    darker is larger), the gradient field ∇f (arrows on a 15 × 15 subgrid, the longest one
+    spanning one arrow spacing; the legend gives the largest ‖∇f‖ shown), and the ``real``
+    (orange) and ``fake`` (green) points, each ``[n, 2]`` tensors or arrays. Axes are labelled
+    x1, x2 with equal aspect; returns ``ax``.
+
+    ``critic`` maps ``[n, 2] -> [n, 1]`` on any device (a ``TrainResult.critic``; GN / GraN
+    critics work too).
+    """
+    if not (isinstance(lim, (int, float)) and math.isfinite(lim) and lim > 0):
+        raise ValueError(f"lim must be a finite number > 0, got {lim!r}")
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    axis = torch.linspace(-lim, lim, resolution, dtype=torch.float64)
+    yy, xx = torch.meshgrid(axis, axis, indexing="ij")  # [r, r], row = x2, column = x1
+    grid = torch.stack([xx.flatten(), yy.flatten()], dim=1)  # [r², 2]
+    f, grad = _values_and_gradients(critic, grid)
+    F = f.view(resolution, resolution).numpy()
+    X, Y = xx.numpy(), yy.numpy()
+    finite = np.isfinite(F)
+    if finite.any():
+        lo, hi = float(F[finite].min()), float(F[finite].max())
+        levels = np.linspace(lo, hi, 15) if hi > lo else 15
+        ax.contourf(X, Y, np.where(finite, F, np.nan), levels=levels, cmap=CMAP, alpha=0.85)
+        if hi > lo:
+            ax.contour(X, Y, F, levels=levels, colors="k", linewidths=0.3, alpha=0.3)
+    handles = []
+    if gradient_field:
+        stride = max(1, resolution // ARROWS)
+        idx = np.arange(stride // 2, resolution, stride)
+        G = grad.view(resolution, resolution, 2).numpy()[np.ix_(idx, idx)]  # [a, a, 2]
+        norms = np.linalg.norm(G, axis=-1)
+        longest = float(np.nanmax(norms)) if np.isfinite(norms).any() else float("nan")
+        spacing = 2 * lim * stride / (resolution - 1)
+        if math.isfinite(longest) and longest > 0:
+            ax.quiver(X[np.ix_(idx, idx)], Y[np.ix_(idx, idx)], G[..., 0], G[..., 1],
+                      angles="xy", scale_units="xy", scale=longest / (0.9 * spacing),
+                      width=0.004, color="0.15", alpha=0.8)
+        handles.append(Line2D([], [], color="0.15", marker=r"$\rightarrow$", markersize=10,
+                              linestyle="none", label=f"∇f (max ‖∇f‖ = {longest:.3g})"))
+    for name, pts, color, label in (("real", real, REAL_COLOR, "real samples"),
+                                    ("fake", fake, FAKE_COLOR, "generated samples")):
+        if pts is None:
+            continue
+        p = _numpy_points(name, pts)
+        handles.append(ax.scatter(p[:, 0], p[:, 1], s=4, c=color, alpha=0.7, label=label,
+                                  linewidths=0))
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    if handles:
+        ax.legend(handles=handles, loc="lower left", fontsize="x-small", framealpha=0.8,
+                  markerscale=2)
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def grad_norm_histogram(ax, critic: nn.Module, x, *, label: str | None = None, bins: int = 50):
+    """Histogram of ‖∇f(x)‖ over the points ``x`` ``[n, 2]``, with a dashed line at 1 (the
+    target of a 1-Lipschitz critic, WGAN-GP's penalty, and GN's bound). Returns ``ax``."""
+    pts = torch.as_tensor(_numpy_points("x", x))
+    _, grad = _values_and_gradients(critic, pts)
+    norms = grad.norm(dim=1).numpy()
+    norms = norms[np.isfinite(norms)]
+    ax.hist(norms, bins=bins, alpha=0.7, label=label or f"‖∇f‖ on {len(pts)} points")
+    ax.axvline(1.0, color="k", linestyle="--", linewidth=1, label="‖∇f‖ = 1")
+    ax.set_xlabel("‖∇f(x)‖")
+    ax.set_ylabel("count")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def weight_histogram(ax, module: nn.Module, *, label: str | None = None, c: float | None = None,
+                     bins: int = 60):
+    """Histogram of every weight of ``module`` (the entries of its matrices; biases are left
+    out — there are few and they start at 0), with dashed lines at ±c when ``c`` is given (the
+    clipping bounds, where clipped weights pile up). Returns ``ax``."""
+    params = [p for p in module.parameters() if p.ndim >= 2] or list(module.parameters())
+    if not params:
+        raise ValueError("module has no parameters to histogram")
+    w = torch.cat([p.detach().flatten().cpu().double() for p in params]).numpy()
+    ax.hist(w, bins=bins, alpha=0.7, label=label or f"{len(w)} weights")
+    if c is not None:
+        if not (isinstance(c, (int, float)) and math.isfinite(c) and c > 0):
+            raise ValueError(f"c must be a finite number > 0, got {c!r}")
+        ax.axvline(-c, color="tab:red", linestyle="--", linewidth=1, label=f"±c = ±{c:g}")
+        ax.axvline(c, color="tab:red", linestyle="--", linewidth=1)
+    ax.set_xlabel("weight value")
+    ax.set_ylabel("count")
+    ax.legend(fontsize="small")
+    return ax
+
+
+_CURVE_LABELS = {
+    "exact_w1": "exact W1(generated, real)",
+    "dual_w1": "critic's estimate E f(real) − E f(fake)",
+    "critic_loss": "critic loss",
+    "generator_loss": "generator loss",
+    "grad_norm_mean": "mean ‖∇f‖ on held-out points",
+    "seconds": "training time (s)",
+}
+
+
+def training_curves(ax, results, key: str = "exact_w1", *, labels: Sequence[str] | None = None):
+    """``history[key]`` against the generator iteration for each :class:`TrainResult` in
+    ``results`` (one result works too); log-scale y for ``exact_w1``. Labels default to
+    "name = value" of the swept hyperparameter (the method name for a single result).
+    Returns ``ax``."""
+    results = _as_list(results)
+    if not results:
+        raise ValueError("results must hold at least one TrainResult")
+    if key not in results[0].history:
+        raise ValueError(f"unknown key={key!r}: choose one of {tuple(results[0].history)}")
+    if labels is None:
+        if len(results) == 1:
+            labels = [results[0].config.method]
+        else:
+            name = _swept_name(results)
+            labels = [f"{name} = {_format_value(getattr(r.config, name))}" for r in results]
+    if len(labels) != len(results):
+        raise ValueError(f"labels must have one entry per result ({len(results)}), "
+                         f"got {len(labels)}")
+    for r, lab in zip(results, labels):
+        ax.plot(r.history["step"], r.history[key], label=lab)
+    if key == "exact_w1":
+        ax.set_yscale("log")
+    ax.set_xlabel("generator iteration")
+    ax.set_ylabel(_CURVE_LABELS.get(key, key))
+    ax.legend(fontsize="small")
+    return ax
+
+
+# ---------------------------------------------------------------------------------------------
+# figures
+
+
+def _draw_result(fig: Figure, result, lim: float, resolution: int) -> Figure:
+    cfg = result.config
+    real = _target_points(result)
+    fake = result.samples.detach().cpu()
+    ax1, ax2, ax3 = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.15, 1, 1]})
+    critic_landscape(ax1, result.critic, real=real, fake=fake, lim=lim, resolution=resolution,
+                     title="critic f and samples")
+    pts = torch.cat([real.double(), fake.double()])
+    grad_norm_histogram(ax2, result.critic, pts, label="real and generated points")
+    ax2.set_title("gradient norms")
+    h = result.history
+    ax3.plot(h["step"], h["exact_w1"], label="exact W1 (POT)")
+    ax3.plot(h["step"], h["dual_w1"], linestyle="--", label="critic's estimate")
+    ax3.set_xlabel("generator iteration")
+    ax3.set_ylabel("W1")
+    ax3.set_xlim(0, max(cfg.steps, 1))
+    ax3.legend(fontsize="small")
+    ax3.set_title("W1 to the target")
+    step = h["step"][-1] if h["step"] else 0
+    hp = cfg.hyperparameter
+    w1 = h["exact_w1"][-1] if h["exact_w1"] else float("nan")
+    fig.suptitle(f"{cfg.method}, {hp} = {_format_value(getattr(cfg, hp))}, {cfg.dataset}: "
+                 f"iteration {step}/{cfg.steps}, W1 = {w1:.3g}{_modes_text(result)}",
+                 fontsize="medium")
+    return fig
+
+
+def result_figure(result, *, lim: float = 2.0, resolution: int = 60) -> Figure:
+    """The playground's figure for one :class:`TrainResult`, in three panels: the critic
+    landscape with real and generated samples, the histogram of ‖∇f‖ on those samples, and
+    the exact W1 and the critic's dual estimate against the iteration. A
+    :class:`matplotlib.figure.Figure` built without pyplot (safe from any thread)."""
+    fig = Figure(figsize=(12, 3.9))
+    _draw_result(fig, result, lim, resolution)
+    # why: a fixed layout; constrained layout costs a third of the time of a redraw
+    fig.subplots_adjust(left=0.045, right=0.985, bottom=0.13, top=0.84, wspace=0.22)
+    return fig
+
+
+def sweep_grid(results, name: str | None = None, *, ncols: int | None = None,
+               lim: float = 2.0) -> Figure:
+    """Small multiples: one critic landscape (with real and generated samples) per member of a
+    sweep, each titled "name = value" and, on a second line, its final exact W1 (and modes
+    covered). ``name`` is inferred from the configs when None. Returns a ``Figure``."""
+    results = _as_list(results)
+    if not results:
+        raise ValueError("results must hold at least one TrainResult")
+    name = _swept_name(results) if name is None else name
+    if not hasattr(results[0].config, name):
+        raise ValueError(f"unknown name={name!r}: not a WGANConfig field")
+    n = len(results)
+    ncols = min(n, 4) if ncols is None else ncols
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(3.2 * ncols, 3.4 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).flatten()
+    real = _target_points(results[0])
+    for i, (ax, r) in enumerate(zip(axes, results)):
+        w1 = r.history["exact_w1"][-1] if r.history["exact_w1"] else float("nan")
+        critic_landscape(ax, r.critic, real=real, fake=r.samples.detach().cpu(), lim=lim,
+                         resolution=50,
+                         title=f"{name} = {_format_value(getattr(r.config, name))}\n"
+                               f"W1 = {w1:.3g}{_modes_text(r)}")
+        ax.title.set_fontsize("small")
+        if i > 0 and ax.get_legend() is not None:
+            ax.get_legend().remove()  # one legend (the first panel's) is enough
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    cfg = results[0].config
+    fig.suptitle(f"{cfg.method} on {cfg.dataset}, {cfg.steps} generator iterations",
+                 fontsize="medium")
+    return fig
+
+
+def sweep_animation(results, name: str | None = None, *, lim: float = 2.0, dpi: int = 60):
+    """The sweep as an animation with a frame slider that plays in plain HTML (no kernel):
+    one frame per member (its critic landscape and samples, titled "name = value"), rendered by
+    ``matplotlib.animation`` to ``to_jshtml`` with inlined PNG frames. At the default ``dpi``
+    a frame is about 30 kB, so 8 members stay well under 1 MB. Returns
+    ``IPython.display.HTML``; the figure is never shown as a static image (no pyplot)."""
+    from IPython.display import HTML
+    from matplotlib.animation import FuncAnimation
+
+    results = _as_list(results)
+    if not results:
+        raise ValueError("results must hold at least one TrainResult")
+    name = _swept_name(results) if name is None else name
+    if not hasattr(results[0].config, name):
+        raise ValueError(f"unknown name={name!r}: not a WGANConfig field")
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 10:
+        raise ValueError(f"dpi must be an int >= 10, got {dpi!r}")
+    fig = Figure(figsize=(4.6, 4.6), dpi=dpi, layout="constrained")
+    ax = fig.add_subplot()
+    real = _target_points(results[0])
+
+    def frame(i: int):
+        r = results[i]
+        ax.clear()
+        w1 = r.history["exact_w1"][-1] if r.history["exact_w1"] else float("nan")
+        critic_landscape(ax, r.critic, real=real, fake=r.samples.detach().cpu(), lim=lim,
+                         resolution=60,
+                         title=f"{name} = {_format_value(getattr(r.config, name))}   "
+                               f"(W1 = {w1:.3g}{_modes_text(r)})")
+        ax.title.set_fontsize("small")
+        return []
+
+    anim = FuncAnimation(fig, frame, frames=len(results), interval=900, blit=False, repeat=False)
+    # why: the writer saves frames at rcParams["savefig.dpi"]; pin it to ``dpi`` for this call
+    with matplotlib.rc_context({"savefig.dpi": dpi, "savefig.bbox": None}):
+        html = anim.to_jshtml(default_mode="once")
+    return HTML(html)
