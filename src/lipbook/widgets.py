@@ -1,0 +1,378 @@
+"""The playground: move a slider, watch the toy WGAN retrain.
+
+``playground(method)`` returns a :class:`Playground`, an ``ipywidgets.VBox`` holding
+
+- the method's slider: ``c`` (clip), ``λ`` (gp, lp; with a "λ = 0 (no penalty)" checkbox,
+  since a log slider cannot reach 0), ``ε`` (gran) — log scale — the power-iteration count
+  (sn), and the learning rate (gn and none, which have no hyperparameter of their own);
+- a dataset menu, the training budget (generator iterations) and the seed;
+- a progress bar, the device in use, a status line, and the figure of
+  :func:`lipbook.plots.result_figure` (critic landscape with samples, gradient-norm
+  histogram, exact and estimated W1), redrawn while the run goes.
+
+How it stays responsive (DESIGN.md, "The playground"). Training runs in one worker thread;
+its callback runs every ``eval_every`` (10) generator iterations, redraws the figure with
+matplotlib's object-oriented ``Figure`` (never pyplot, which is not thread-safe) into PNG
+bytes for an ``ipywidgets.Image``, and checks whether a newer request is waiting. A change of
+any control cancels the run in progress at its next callback (an exception raised in the
+callback stops :func:`lipbook.train.train`) and the worker then takes the newest request only:
+twenty changes in a second leave exactly one run going, the last one, and none once it ends.
+The first run is synchronous, so a page built without a front end (Jupyter Book, nbmake)
+shows a finished figure; ``sync=True`` makes every change run to the end before the
+assignment returns (for tests). This works the same on ipywidgets 7.7 (Colab) and 8.
+
+The status line always shows the value actually used: sliders clamp typed or assigned values
+to their range silently, so it reads the slider back. A value the trainer rejects (NaN set in
+code, a negative seed) shows the ``ValueError`` text; a run whose losses become non-finite
+shows "diverged: " and :class:`lipbook.train.TrainingDiverged`'s message. Never a traceback.
+
+Playground training settings (tuned on a 2-core CPU; any may be overridden by keyword, e.g.
+``playground("gp", hidden=128, steps=1000)``): width 64, batch 256, Adam 1e-3, 400 generator
+iterations, evaluation every 10 iterations on 256 held-out points. With GP on ``8gaussians``
+that covers 8/8 modes after about 300 iterations (seeds 0-2), a few seconds on a quiet laptop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+import threading
+import time
+
+import ipywidgets as W
+import torch
+
+from . import toy
+from .device import get_device
+from .plots import result_figure
+from .train import METHODS, TrainingDiverged, WGANConfig, train
+
+PLAYGROUND_DEFAULTS = dict(hidden=64, batch=256, steps=400, lr=1e-3, eval_every=10,
+                           eval_samples=256)
+PNG_DPI = 72
+MIN_REDRAW_INTERVAL = 0.5  # seconds between redraws, at least (and >= 3x the last draw's cost)
+STEPS_RANGE = (10, 5000, 10)  # the steps slider: min, max, step
+
+# the control each method gets: (config field, symbol shown, log10 range or int range, kind)
+SLIDERS = {
+    "clip": ("c", "c", (-3.0, 0.0), "log"),
+    "gp": ("lam", "λ", (-3.0, 3.0), "log"),
+    "lp": ("lam", "λ", (-3.0, 3.0), "log"),
+    "gran": ("eps", "ε", (-4.0, 1.0), "log"),
+    "sn": ("n_power_iterations", "power iterations", (1, 10), "int"),
+    "gn": ("lr", "lr", (-5.0, -1.0), "log"),
+    "none": ("lr", "lr", (-5.0, -1.0), "log"),
+}
+
+__all__ = ["playground", "Playground", "PLAYGROUND_DEFAULTS", "SLIDERS"]
+
+
+class _Cancelled(Exception):
+    """Raised in the training callback when a newer request is waiting."""
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _device_name(device) -> str:
+    dev = torch.device(device) if device is not None else get_device()
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    return str(dev)
+
+
+class Playground(W.VBox):
+    """The live playground (build it with :func:`playground`).
+
+    Attributes: ``slider`` (the method's control), ``no_penalty`` (the "λ = 0" checkbox, gp and
+    lp only, else None), ``dataset``, ``steps``, ``seed``, ``progress`` (``IntProgress``),
+    ``device_label`` (``Label``, e.g. "cpu" or "cuda:0"), ``status`` (``HTML``; its ``value``
+    is the status text), ``image`` (``Image``, PNG), ``result`` (the last finished
+    :class:`~lipbook.train.TrainResult`, None before one finishes or after a failed run),
+    ``snapshot`` (the result last drawn, possibly mid-run), ``error`` (the exception of the
+    last failed run, else None) and ``config`` (the config of the last run requested).
+    """
+
+    def __init__(self, method: str, *, sync: bool = False, **config_overrides):
+        if method not in METHODS:
+            raise ValueError(f"unknown method={method!r}: choose one of {METHODS}")
+        settings = {**PLAYGROUND_DEFAULTS, **config_overrides, "method": method}
+        try:
+            base = WGANConfig(**settings)
+        except TypeError as e:  # an unknown keyword
+            fields = tuple(f.name for f in dataclasses.fields(WGANConfig))
+            raise ValueError(f"playground: {e}; config fields are {fields}") from None
+        self._pg_base = base
+        self._pg_sync = bool(sync)
+        field, symbol, bounds, kind = SLIDERS[method]
+        self._pg_field, self._pg_symbol = field, symbol
+        wide = {"description_width": "initial"}
+        value = getattr(base, field)
+        if kind == "log":
+            self.slider = W.FloatLogSlider(
+                value=value if value > 0 else 10 ** bounds[0], base=10, min=bounds[0],
+                max=bounds[1], step=0.1, description=symbol, continuous_update=False,
+                readout_format=".3g", style=wide, layout=W.Layout(width="360px"))
+        else:
+            self.slider = W.IntSlider(value=value, min=bounds[0], max=bounds[1], step=1,
+                                      description=symbol, continuous_update=False, style=wide,
+                                      layout=W.Layout(width="360px"))
+        self.no_penalty = None
+        if method in ("gp", "lp"):
+            self.no_penalty = W.Checkbox(value=base.lam == 0, description="λ = 0 (no penalty)",
+                                         indent=False, layout=W.Layout(width="160px"))
+            self.slider.disabled = base.lam == 0
+        self.dataset = W.Dropdown(options=list(toy.DATASETS), value=base.dataset,
+                                  description="dataset", style=wide,
+                                  layout=W.Layout(width="220px"))
+        lo, hi, step = STEPS_RANGE
+        self.steps = W.IntSlider(value=base.steps, min=lo, max=hi, step=step,
+                                 description="generator iterations", continuous_update=False,
+                                 style=wide, layout=W.Layout(width="420px"))
+        self.seed = W.IntText(value=base.seed, description="seed", style=wide,
+                              layout=W.Layout(width="140px"))
+        self.progress = W.IntProgress(value=0, min=0, max=max(base.steps, 1),
+                                      description="training", style=wide,
+                                      layout=W.Layout(width="360px"))
+        self.device_label = W.Label(value=_device_name(base.device), description="device",
+                                    style=wide)
+        self.status = W.HTML(value="")
+        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self.result = None
+        self.snapshot = None
+        self.error = None
+        self.config = None
+
+        first = [self.slider] + ([self.no_penalty] if self.no_penalty is not None else [])
+        rows = [W.HBox(first + [self.dataset]),
+                W.HBox([self.steps, self.seed]),
+                W.HBox([self.progress, self.device_label]),
+                self.status, self.image]
+        super().__init__(children=rows)
+
+        # run bookkeeping (all guarded by _pg_cond)
+        self._pg_cond = threading.Condition()
+        self._pg_pending = None  # the newest request not yet started: (generation, job)
+        self._pg_generation = 0  # bumped by every request; a run whose number is old stops
+        self._pg_worker = None  # the worker thread while it lives
+        self._pg_last_thread = None  # the last worker thread (wait() joins it)
+        self._pg_alive = 0  # training runs in progress (never more than 1)
+        self._pg_peak = 0  # the largest _pg_alive seen (for tests)
+        self._pg_started = 0  # training runs started
+        self._pg_finished = 0  # training runs that ran to the end
+        self._pg_closed = False
+
+        controls = [self.slider, self.dataset, self.steps, self.seed]
+        if self.no_penalty is not None:
+            controls.append(self.no_penalty)
+        for w in controls:
+            w.observe(self._pg_on_change, names="value")
+        # The first run is synchronous: without a front end (book build, nbmake) the page
+        # then shows a finished figure.
+        self._pg_run_now(self._pg_request())
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def _pg_request(self):
+        """The config the controls describe now, or the ValueError it raises."""
+        lam_zero = self.no_penalty is not None and self.no_penalty.value
+        if self.no_penalty is not None:
+            self.slider.disabled = bool(lam_zero)
+        value = 0.0 if lam_zero else self.slider.value
+        try:
+            return dataclasses.replace(self._pg_base, **{
+                self._pg_field: value, "dataset": self.dataset.value,
+                "steps": self.steps.value, "seed": self.seed.value})
+        except ValueError as e:
+            return e
+
+    def _pg_on_change(self, change) -> None:
+        job = self._pg_request()
+        if self._pg_sync:
+            self._pg_run_now(job)
+        else:
+            self._pg_submit(job)
+
+    def _pg_submit(self, job) -> None:
+        """Queue ``job`` as the newest request; the run in progress stops at its next callback."""
+        with self._pg_cond:
+            if self._pg_closed:
+                return
+            self._pg_generation += 1
+            self._pg_pending = (self._pg_generation, job)
+            if self._pg_worker is None:
+                self._pg_worker = threading.Thread(target=self._pg_work, daemon=True,
+                                                   name="lipbook-playground")
+                self._pg_worker.start()
+
+    def _pg_work(self) -> None:
+        while True:
+            with self._pg_cond:
+                pending, self._pg_pending = self._pg_pending, None
+                if pending is None or self._pg_closed:
+                    self._pg_worker = None
+                    self._pg_cond.notify_all()
+                    return
+                self._pg_last_thread = threading.current_thread()
+            self._pg_execute(*pending, live=True)
+
+    def _pg_run_now(self, job) -> None:
+        """Run ``job`` to the end in the calling thread, after any run in the worker."""
+        with self._pg_cond:
+            self._pg_generation += 1  # why: the worker's run in progress stops at its callback
+            self._pg_pending = None
+            generation = self._pg_generation
+        self.wait()
+        self._pg_execute(generation, job, live=False)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until no run is in progress or waiting; False when ``timeout`` passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._pg_cond:
+            ok = self._pg_cond.wait_for(
+                lambda: self._pg_worker is None and self._pg_pending is None, timeout)
+            thread = self._pg_last_thread
+        if ok and thread is not None:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            ok = not thread.is_alive()
+        return ok
+
+    @property
+    def running(self) -> bool:
+        """Whether a training run is in progress or about to start."""
+        with self._pg_cond:
+            return self._pg_alive > 0 or self._pg_pending is not None
+
+    def close(self) -> None:
+        """Stop any run and close the widgets."""
+        if not hasattr(self, "_pg_cond"):  # why: __init__ raised before the run state existed
+            super().close()
+            return
+        with self._pg_cond:
+            self._pg_closed = True
+            self._pg_generation += 1
+            self._pg_pending = None
+        self.wait(timeout=30)
+        for w in (self.slider, self.no_penalty, self.dataset, self.steps, self.seed,
+                  self.progress, self.device_label, self.status, self.image):
+            if w is not None:
+                w.close()
+        super().close()
+
+    # -- one run --------------------------------------------------------------------------------
+
+    def _pg_used(self, config: WGANConfig) -> str:
+        value = getattr(config, self._pg_field)
+        if self.no_penalty is not None and value == 0:
+            return "λ = 0 (no penalty)"
+        return f"{self._pg_symbol} = {_fmt(value)}"
+
+    def _pg_set_status(self, text: str) -> None:
+        # why: the value is the text itself; only the two characters HTML cannot show escaped
+        self.status.value = text.replace("&", "&amp;").replace("<", "&lt;")
+
+    def _pg_draw(self, result) -> float:
+        """Render ``result``'s figure into the image; return the seconds it took."""
+        t0 = time.perf_counter()
+        fig = result_figure(result)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=PNG_DPI)
+        self.image.value = buf.getvalue()
+        self.snapshot = result
+        return time.perf_counter() - t0
+
+    def _pg_execute(self, generation: int, job, live: bool) -> None:
+        if isinstance(job, Exception):
+            self.error, self.result = job, None
+            self.progress.bar_style = "danger"
+            self._pg_set_status(f"invalid value: {job}")
+            return
+        config = self.config = job
+        with self._pg_cond:
+            self._pg_alive += 1
+            self._pg_peak = max(self._pg_peak, self._pg_alive)
+            self._pg_started += 1
+        used = self._pg_used(config)
+        self.device_label.value = _device_name(config.device)
+        self.progress.max = config.steps
+        self.progress.value = 0
+        self.progress.bar_style = "info"
+        self._pg_set_status(f"training: {used}, {config.dataset}, {config.steps} iterations, "
+                            f"seed {config.seed} …")
+        start = time.perf_counter()
+        state = {"next_draw": 0.0}
+
+        def callback(progress) -> None:
+            if self._pg_generation != generation:  # a newer request, or close()
+                raise _Cancelled
+            self.progress.value = progress.step
+            now = time.perf_counter()
+            if live and progress.step < progress.steps and now >= state["next_draw"]:
+                snap = progress.result(0)
+                cost = self._pg_draw(snap)
+                state["next_draw"] = time.perf_counter() + max(MIN_REDRAW_INTERVAL, 3 * cost)
+                self._pg_set_status(f"training: {used}, iteration {progress.step}/"
+                                    f"{progress.steps}{_summary(snap)}, "
+                                    f"{now - start:.1f} s")
+
+        try:
+            result = train(config, callback)
+        except _Cancelled:
+            return  # the newer request's run sets the status
+        except TrainingDiverged as e:
+            self.error, self.result = e, None
+            self.progress.bar_style = "danger"
+            self._pg_set_status(f"diverged: {e} ({used})")
+            return
+        except ValueError as e:
+            self.error, self.result = e, None
+            self.progress.bar_style = "danger"
+            self._pg_set_status(f"invalid value: {e}")
+            return
+        except Exception as e:  # noqa: BLE001 - the playground shows a message, not a traceback
+            self.error, self.result = e, None
+            self.progress.bar_style = "danger"
+            self._pg_set_status(f"error: {type(e).__name__}: {e} ({used})")
+            return
+        finally:
+            with self._pg_cond:
+                self._pg_alive -= 1
+        self._pg_draw(result)
+        self.error, self.result = None, result
+        with self._pg_cond:
+            self._pg_finished += 1
+        self.progress.value = config.steps
+        self.progress.bar_style = "success"
+        self._pg_set_status(f"finished in {time.perf_counter() - start:.1f} s: {used}, "
+                            f"{config.dataset}, {config.steps} iterations, seed {config.seed}"
+                            f"{_summary(result)}")
+
+
+def _summary(result) -> str:
+    """", 8/8 modes, W1 = 0.031" for a result (modes only for datasets that have them)."""
+    w1 = result.history["exact_w1"][-1] if result.history["exact_w1"] else math.nan
+    try:
+        covered, total = toy.mode_coverage(result.samples.detach().cpu().float(),
+                                           result.config.dataset)
+        modes = f", {covered}/{total} modes"
+    except ValueError:
+        modes = ""
+    return f"{modes}, W1 = {w1:.3g}"
+
+
+def playground(method: str, *, sync: bool = False, **config_overrides) -> Playground:
+    """The live playground for ``method`` (one of ``none, clip, gp, lp, sn, gn, gran``).
+
+    ``config_overrides`` are :class:`~lipbook.train.WGANConfig` fields that replace the
+    playground's settings (:data:`PLAYGROUND_DEFAULTS`, then the config's defaults), e.g.
+    ``playground("clip", c=0.05, steps=800)``; the slider starts at the method's value. The
+    first run is synchronous (the call returns with a finished figure); later changes train in
+    a worker thread, or synchronously when ``sync=True``. ``display(pg)`` or a cell ending in
+    ``pg`` shows it. Raises ``ValueError`` for an unknown method or an invalid override.
+    """
+    return Playground(method, sync=sync, **config_overrides)
+

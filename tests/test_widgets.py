@@ -1,0 +1,144 @@
+"""lipbook.widgets: the playground driven headlessly — set a control, wait, check the image, the
+result and the status line; bad values and divergence give messages; no pile-up of runs."""
+
+import threading
+import time
+
+import ipywidgets
+import pytest
+import torch
+
+from lipbook.train import METHODS
+from lipbook.widgets import SLIDERS, Playground, playground
+
+TINY = dict(hidden=16, depth=2, batch=32, steps=20, critic_steps=2, eval_every=10,
+            eval_samples=64, device="cpu")
+PNG = b"\x89PNG"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny networks gain nothing from a second thread, and on a busy 2-core machine torch's
+    thread pool makes each tiny op wait for a descheduled thread (10-20x slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def workers():
+    return [t for t in threading.enumerate() if t.name == "lipbook-playground" and t.is_alive()]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_builds_runs_and_shows_a_figure(method):
+    pg = playground(method, **TINY)
+    assert isinstance(pg, Playground) and isinstance(pg, ipywidgets.VBox)  # display(pg) works
+    kind = ipywidgets.IntSlider if method == "sn" else ipywidgets.FloatLogSlider
+    assert isinstance(pg.slider, kind) and pg.slider.description == SLIDERS[method][1]
+    assert bytes(pg.image.value).startswith(PNG)
+    assert pg.result is not None and pg.result.config.method == method
+    assert pg.status.value.startswith("finished in ") and "20 iterations" in pg.status.value
+    assert pg.device_label.value == "cpu" and pg.progress.value == 20
+    assert (pg.no_penalty is not None) == (method in ("gp", "lp"))
+    pg.close()
+
+
+def test_slider_change_retrains_in_the_background_and_shows_the_value():
+    pg = playground("gp", **TINY)
+    image, result = pg.image.value, pg.result
+    pg.slider.value = 3.0
+    assert pg.wait(timeout=60)
+    assert pg.image.value != image and bytes(pg.image.value).startswith(PNG)
+    assert pg.result is not result and pg.result.config.lam == 3.0
+    assert "λ = 3," in pg.status.value and pg.status.value.startswith("finished")
+    assert not pg.running and workers() == []
+
+
+def test_out_of_range_value_is_clamped_and_the_status_shows_the_value_used():
+    pg = playground("clip", sync=True, **TINY)
+    pg.slider.value = 50.0  # the slider's range is [1e-3, 1]: ipywidgets clamps silently
+    assert pg.slider.value == 1.0 and pg.result.config.c == 1.0
+    assert "c = 1," in pg.status.value
+    pg.slider.value = 1e-9
+    assert pg.result.config.c == pytest.approx(1e-3) and "c = 0.001," in pg.status.value
+
+
+def test_an_override_outside_the_slider_range_is_clamped_too():
+    pg = playground("gran", sync=True, eps=1e6, **TINY)
+    assert pg.result.config.eps == 10.0 and "ε = 10," in pg.status.value
+
+
+def test_nan_set_in_code_shows_the_value_error_not_a_traceback():
+    pg = playground("clip", sync=True, **TINY)
+    pg.slider.value = float("nan")  # the one value a slider's clamping lets through
+    assert pg.status.value == "invalid value: c must be a finite number > 0, got nan"
+    assert pg.result is None and isinstance(pg.error, ValueError)
+    pg.slider.value = 0.1
+    assert pg.status.value.startswith("finished") and pg.result.config.c == 0.1
+    pg.seed.value = -3
+    assert pg.status.value == "invalid value: seed must be an int >= 0, got -3"
+    pg.seed.value = 1
+    assert pg.status.value.startswith("finished") and pg.result.config.seed == 1
+
+
+def test_enormous_learning_rate_shows_training_diverged():
+    pg = playground("none", sync=True, **{**TINY, "lr": 1e6, "steps": 30})
+    assert pg.slider.description == "lr" and pg.slider.value == 0.1  # clamped to the range
+    pg2 = playground("gp", sync=True, **{**TINY, "lr": 1e6, "steps": 30})
+    assert pg2.status.value.startswith("diverged: training diverged at generator iteration")
+    assert "smaller learning rate" in pg2.status.value and pg2.result is None
+    assert pg2.progress.bar_style == "danger"
+
+
+def test_twenty_rapid_changes_leave_exactly_one_run_then_none():
+    pg = playground("gp", **{**TINY, "eval_every": 5})
+    pg.steps.value = 60
+    assert pg.wait(timeout=120)
+    finished = pg._pg_finished
+    for i in range(20):
+        pg.slider.value = 0.01 * (i + 1)
+        assert len(workers()) <= 1
+    assert pg.running and len(workers()) == 1
+    assert pg.wait(timeout=120)
+    assert pg._pg_peak == 1  # never two training runs at once
+    assert pg._pg_finished == finished + 1  # only the last request ran to the end
+    assert pg.result.config.lam == pytest.approx(0.2)
+    assert "λ = 0.2," in pg.status.value
+    assert not pg.running and workers() == []
+
+
+def test_no_penalty_checkbox_sets_lambda_to_zero():
+    pg = playground("lp", sync=True, **TINY)
+    pg.no_penalty.value = True
+    assert pg.result.config.lam == 0.0 and pg.slider.disabled
+    assert "λ = 0 (no penalty)" in pg.status.value
+    pg.no_penalty.value = False
+    assert pg.result.config.lam == pytest.approx(0.1) and not pg.slider.disabled
+
+
+def test_dataset_steps_and_sn_slider_controls():
+    pg = playground("sn", sync=True, **TINY)
+    pg.dataset.value = "swissroll"
+    assert pg.result.config.dataset == "swissroll" and "modes" not in pg.status.value
+    pg.steps.value = 30
+    assert pg.result.config.steps == 30 and pg.progress.max == 30
+    pg.slider.value = 3
+    assert pg.result.config.n_power_iterations == 3 and "power iterations = 3" in pg.status.value
+
+
+def test_close_stops_a_run_and_bad_arguments_raise():
+    pg = playground("gp", **{**TINY, "eval_every": 5})
+    pg.steps.value = 5000  # a long run in the worker
+    while pg.progress.value < 5 or pg.progress.max != 5000:
+        assert pg.running
+        time.sleep(0.01)
+    pg.close()
+    assert pg.progress.value < 5000
+    assert pg.wait(timeout=30) and workers() == []
+    with pytest.raises(ValueError, match="method"):
+        playground("wgan")
+    with pytest.raises(ValueError, match="hidden"):
+        playground("gp", hidden=-1)
+    with pytest.raises(ValueError, match="config fields"):
+        playground("gp", widht=3)
