@@ -10,10 +10,12 @@ width 64, batch 256, Adam 1e-3, evaluation every 10 iterations on 256 points); i
 synchronous (timed too). Then the λ slider is moved (sync=False: the run goes in the worker
 thread, as for a reader) and an observer on the ``Image`` records when each figure arrives and
 whether the result drawn covers 8/8 modes by ``toy.mode_coverage`` (radius 0.1, 1 % share), the
-same check as the status line. Figures are redrawn at most every 0.5 s (and at most a third of
-the time), so "8/8 shown" is when the reader can see it. For comparison, the same training
+same check as the status line, and an observer on the status line records when it first says
+"8/8 modes". Figures are redrawn at most every 0.5 s (drawing takes at most a fifth of the
+time), so "8/8 figure" is when the reader can see it there. For comparison, the same training
 without the widget (``lipbook.train`` with a callback every 10 iterations that checks coverage)
-gives the training-only time to 8/8.
+gives the training-only time to 8/8. The status line reports modes at every callback (every
+10 iterations), the figure only when it is redrawn.
 """
 
 from __future__ import annotations
@@ -80,31 +82,37 @@ def main(argv=None) -> None:
     print(f"construction (first run, synchronous, {pg.config.steps} iterations): "
           f"{time.perf_counter() - t0:.1f} s; {pg.status.value}")
     events: list[tuple[float, bool]] = []
+    statuses: list[tuple[float, str]] = []
     pg.image.observe(lambda change: events.append((time.perf_counter(), covered(pg.snapshot))),
                      names="value")
-    head = (f"{'λ':>6} {'first figure':>13} {'8/8 shown':>10} {'run ends':>9} "
-            f"{'figures':>8} {'train-only 8/8':>15}")
+    pg.status.observe(lambda change: statuses.append((time.perf_counter(), change["new"])),
+                      names="value")
+    head = (f"{'λ':>6} {'first figure':>13} {'8/8 status':>11} {'8/8 figure':>11} "
+            f"{'run ends':>9} {'figures':>8} {'train-only 8/8':>15}")
     print(head)
     print("-" * len(head))
-    firsts, eights, trains = [], [], []
+    firsts, eights, shown, trains = [], [], [], []
     for lam in changes:
         events.clear()
+        statuses.clear()
         t0 = time.perf_counter()
         pg.slider.value = lam
         pg.wait()
         t_end = time.perf_counter() - t0
         first = events[0][0] - t0 if events else float("nan")
         eight = next((t - t0 for t, ok in events if ok), float("nan"))
+        said = next((t - t0 for t, text in statuses if ", 8/8 modes" in text), float("nan"))
         alone = training_only(lam, dev)
         firsts.append(first)
         eights.append(eight)
+        shown.append(said)
         trains.append(alone)
-        print(f"{lam:6g} {first:12.2f}s {eight:9.2f}s {t_end:8.1f}s {len(events):8d} "
-              f"{alone:14.2f}s   {pg.status.value}", flush=True)
+        print(f"{lam:6g} {first:12.2f}s {said:10.2f}s {eight:10.2f}s {t_end:8.1f}s "
+              f"{len(events):8d} {alone:14.2f}s   {pg.status.value}", flush=True)
     med = statistics.median
     print(f"median: slider change -> first redrawn figure {med(firsts):.2f} s (goal <= 1 s); "
-          f"-> 8/8 modes shown {med(eights):.2f} s (goal <= 10 s); training alone to 8/8 "
-          f"{med(trains):.2f} s")
+          f"-> 8/8 modes in the status line {med(shown):.2f} s, in the figure "
+          f"{med(eights):.2f} s (goal <= 10 s); training alone to 8/8 {med(trains):.2f} s")
     print(machine())
     pg.close()
 
