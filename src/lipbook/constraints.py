@@ -87,8 +87,9 @@ def penalty_term(grad_norm: torch.Tensor, lam, one_sided: bool = False) -> torch
     """λ(‖∇f‖ − 1)² (GP, Gulrajani et al., eq. 3), or λ·max(0, ‖∇f‖ − 1)² when ``one_sided``
     (WGAN-LP, Petzka et al., 2018). Per sample; ``lam`` may be a tensor broadcasting over it.
 
-    Not λ·max(‖∇f‖, 1), as the source notes write (erratum 6): that is never below λ and keeps
-    pushing on gradients that are already below 1.
+    Not λ·max(‖∇f‖, 1), as the source notes write (erratum 6): that is λ plus a linear hinge
+    λ·max(0, ‖∇f‖ − 1), never below λ, with a constant pull λ on every norm above 1 instead of
+    one that fades as the norm approaches 1.
     """
     excess = grad_norm - 1
     if one_sided:
