@@ -42,6 +42,22 @@ def test_upper_bound_is_the_product_of_singular_values_and_activation_constants(
         L.upper_bound(nn.Sequential(nn.Conv2d(1, 1, 3)))
 
 
+def test_upper_bound_of_a_spectrally_normalized_net_reads_the_normalized_weights():
+    from lipbook.constraints import spectral_norm
+    net = spectral_norm(mlp(2, 1, hidden=32, depth=2, generator=gen(0)))
+    net(torch.randn(4, 2))  # one training-mode power step per layer
+    u0 = net[0].parametrizations.weight[0]._u.clone()
+    with torch.no_grad():
+        net.eval()
+        expected = math.prod(float(torch.linalg.matrix_norm(m.weight.double(), 2))
+                             for m in net if isinstance(m, nn.Linear))
+        net.train()
+    bound = L.upper_bound(net)
+    assert bound == pytest.approx(expected) and bound >= 1 - 1e-6  # σ/σ̂ ≥ 1 per layer
+    assert torch.equal(net[0].parametrizations.weight[0]._u, u0)  # no power step taken
+    assert net.training
+
+
 @pytest.mark.parametrize("depth, seed", [(1, 0), (3, 1), (5, 2)])
 def test_lower_bound_from_random_points_reaches_the_grid_maximum(depth, seed):
     net = mlp(2, 1, hidden=32, depth=depth, generator=gen(seed))

@@ -41,6 +41,16 @@ def activation_constant(m: nn.Module) -> float | None:
     return None
 
 
+def _layers(model: nn.Module):
+    """The layers of a feed-forward stack in order; a Linear counts as one layer even when it
+    carries a parametrization (whose modules sit inside it)."""
+    if isinstance(model, nn.Linear) or not list(model.children()):
+        yield model
+        return
+    for child in model.children():
+        yield from _layers(child)
+
+
 @torch.no_grad()
 def upper_bound(model: nn.Module) -> float:
     """Product bound Π ‖W_l‖₂ · Π Lip(σ_l) for a feed-forward stack (``nn.Sequential`` of
@@ -53,12 +63,13 @@ def upper_bound(model: nn.Module) -> float:
     """
     if isinstance(model, GradientNormalized):
         return math.inf
-    layers = [model] if isinstance(model, nn.Linear) else [
-        m for m in model.modules() if not list(m.children())]
     bound = 1.0
-    for m in layers:
+    for m in _layers(model):
         if isinstance(m, nn.Linear):
+            was_training = m.training
+            m.eval()  # why: in training mode, reading a spectral-norm weight takes a power step
             bound *= float(torch.linalg.matrix_norm(m.weight.double(), 2))
+            m.train(was_training)
         elif (const := activation_constant(m)) is not None:
             bound *= const
         elif isinstance(m, nn.Dropout):
