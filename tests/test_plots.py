@@ -15,19 +15,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 from lipbook import plots  # noqa: E402
 from lipbook.train import WGANConfig, sweep, train  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY = dict(hidden=16, depth=2, batch=32, steps=20, critic_steps=2, eval_every=10,
             eval_samples=64, device="cpu")
 LAMS = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny networks gain nothing from a second thread, and on a busy 2-core machine torch's
-    thread pool makes each tiny op wait for a descheduled thread (10-20x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -6,24 +6,15 @@ import time
 
 import ipywidgets
 import pytest
-import torch
 
 from lipbook.train import METHODS
 from lipbook.widgets import SLIDERS, Playground, playground
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY = dict(hidden=16, depth=2, batch=32, steps=20, critic_steps=2, eval_every=10,
             eval_samples=64, device="cpu")
 PNG = b"\x89PNG"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny networks gain nothing from a second thread, and on a busy 2-core machine torch's
-    thread pool makes each tiny op wait for a descheduled thread (10-20x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def workers():

@@ -295,17 +295,23 @@ def result_figure(result, *, lim: float = 2.0, resolution: int = 60) -> Figure:
     return fig
 
 
-def sweep_grid(results, name: str | None = None, *, ncols: int | None = None,
-               lim: float = 2.0) -> Figure:
-    """Small multiples: one critic landscape (with real and generated samples) per member of a
-    sweep, each titled "name = value" and, on a second line, its final exact W1 (and modes
-    covered). ``name`` is inferred from the configs when None. Returns a ``Figure``."""
+def _sweep_members(results, name):
+    """The sweep's results as a non-empty list, and the swept field's name (inferred if None)."""
     results = _as_list(results)
     if not results:
         raise ValueError("results must hold at least one TrainResult")
     name = _swept_name(results) if name is None else name
     if not hasattr(results[0].config, name):
         raise ValueError(f"unknown name={name!r}: not a WGANConfig field")
+    return results, name
+
+
+def sweep_grid(results, name: str | None = None, *, ncols: int | None = None,
+               lim: float = 2.0) -> Figure:
+    """Small multiples: one critic landscape (with real and generated samples) per member of a
+    sweep, each titled "name = value" and, on a second line, its final exact W1 (and modes
+    covered). ``name`` is inferred from the configs when None. Returns a ``Figure``."""
+    results, name = _sweep_members(results, name)
     n = len(results)
     ncols = min(n, 4) if ncols is None else ncols
     if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
@@ -340,12 +346,7 @@ def sweep_animation(results, name: str | None = None, *, lim: float = 2.0, dpi: 
     from IPython.display import HTML
     from matplotlib.animation import FuncAnimation
 
-    results = _as_list(results)
-    if not results:
-        raise ValueError("results must hold at least one TrainResult")
-    name = _swept_name(results) if name is None else name
-    if not hasattr(results[0].config, name):
-        raise ValueError(f"unknown name={name!r}: not a WGANConfig field")
+    results, name = _sweep_members(results, name)
     if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 10:
         raise ValueError(f"dpi must be an int >= 10, got {dpi!r}")
     fig = Figure(figsize=(4.6, 4.6), dpi=dpi, layout="constrained")
