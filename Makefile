@@ -24,7 +24,7 @@ BUILD := $(BIN)/jupyter-book build -W -n --keep-going
 pytest = $(BIN)/python -m pytest $(1) || { rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests for: $(1)" >&2; fi; exit $$rc; }
 
-.PHONY: all book test lint unit notebooks build-test serve strip venv clean
+.PHONY: all book test test-fresh lint unit notebooks build-test serve strip venv clean
 
 all: book
 
@@ -46,11 +46,29 @@ book: $(STAMP)
 
 # The whole suite, in this order; the first failing step stops it. OMP_NUM_THREADS=1 where
 # two pytest-xdist workers share the two cores (each would otherwise start one thread a core).
+# The last step builds the book once for the `book` tests and the `browser` tests (headless
+# Chromium; skipped, saying how to install it, where chromium and chromedriver are missing).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	OMP_NUM_THREADS=1 $(call pytest,tests -n $(JOBS) -m "not book and not browser")
 	OMP_NUM_THREADS=1 $(call pytest,--nbmake -n $(JOBS) book/)
-	$(call pytest,tests/test_book.py -m book)
+	$(call pytest,tests/test_book.py tests/test_browser.py -m "book or browser" -rs)
+
+# A fresh clone of the committed HEAD in a temporary folder, running the two commands of the
+# README's "Two commands" block exactly as written there (with their own new .venv). Not part
+# of `make test`; .ci/run runs both. Uncommitted changes are not in the clone. The folder is
+# removed when both commands succeed and kept (its path printed) when one fails.
+test-fresh:
+	@set -e; tmp=$$(mktemp -d); \
+	cmds=$$(sed -n '/^## Two commands/,/^## /p' README.md | sed -n '/^```bash/,/^```/p' | grep '^make '); \
+	test $$(echo "$$cmds" | wc -l) -eq 2 || { echo "README: expected two 'make' lines under '## Two commands'" >&2; exit 1; }; \
+	git clone --quiet "$(CURDIR)" "$$tmp/lipschitz-lectures"; cd "$$tmp/lipschitz-lectures"; \
+	echo "$$cmds" | while IFS= read -r cmd; do \
+		echo "== test-fresh, in $$PWD: $$cmd"; start=$$(date +%s); \
+		bash -c "$$cmd" </dev/null || { echo "== test-fresh: '$$cmd' FAILED in $$PWD" >&2; exit 1; }; \
+		echo "== test-fresh: '$$cmd' passed in $$(( $$(date +%s) - start )) s"; \
+	done; \
+	cd /; rm -rf "$$tmp"; echo "== test-fresh: both README commands passed on a fresh clone"
 
 # The steps of `make test` one at a time.
 lint: $(STAMP)
@@ -63,7 +81,7 @@ notebooks: $(STAMP)
 	OMP_NUM_THREADS=1 $(call pytest,--nbmake -n $(JOBS) book/)
 
 build-test: $(STAMP)
-	$(call pytest,tests/test_book.py -m book)
+	$(call pytest,tests/test_book.py tests/test_browser.py -m "book or browser" -rs)
 
 serve:
 	@test -f _build/html/index.html || { echo "no _build/html yet: run 'make book' first" >&2; exit 1; }

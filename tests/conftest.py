@@ -1,7 +1,11 @@
-"""Settings shared by every test: the repository root, and skipping `cuda` tests without a GPU."""
+"""Settings shared by every test: the repository root, skipping `cuda` tests without a GPU, the
+one-thread fixture, and the executed book build that the `book` and `browser` tests share."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,3 +41,21 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """Build the book once per session, executing every notebook, into a fresh folder:
+    ``(returncode, log, html folder)``. The `book` tests read its files; the `browser` tests
+    serve its html folder. A few minutes on 2 cores. ``LIPBOOK_BUILT_HTML=_build/html`` reuses
+    a finished build (``make book``'s) instead, e.g. to rerun the browser tests alone."""
+    if os.environ.get("LIPBOOK_BUILT_HTML"):
+        html = Path(os.environ["LIPBOOK_BUILT_HTML"]).resolve()
+        found = (html / "index.html").exists()
+        return (0 if found else 1), f"LIPBOOK_BUILT_HTML={html} (index.html found: {found})", html
+    out = tmp_path_factory.mktemp("book")
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # Agg removes figures
+    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", "-W", "-n",
+           "--keep-going", "--path-output", str(out), "."]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr, out / "_build" / "html"

@@ -1,15 +1,13 @@
 """The book as a whole: its configuration, table of contents and bibliography (fast), and one
-full executed build with `-W` (marker `book`, about a minute) whose pages are then inspected.
+full executed build with `-W` (marker `book`, several minutes; conftest.py's `built_book`, shared
+with tests/test_browser.py) whose pages are then inspected.
 
 `make test` runs the fast tests with the unit tests and the `book` ones last.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -145,15 +143,9 @@ def test_cited_keys_exist():
 
 
 @pytest.fixture(scope="module")
-def build(tmp_path_factory):
-    """Build the book once, executing every notebook, into a fresh folder."""
-    out = tmp_path_factory.mktemp("book")
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # Agg removes figures
-    cmd = [str(Path(sys.executable).with_name("jupyter-book")), "build", "-W", "-n",
-           "--keep-going", "--path-output", str(out), "."]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    html = out / "_build" / "html"
-    return proc.returncode, proc.stdout + proc.stderr, html
+def build(built_book):
+    """The session's executed build (conftest.py): ``(returncode, log, html folder)``."""
+    return built_book
 
 
 def read_html(html: Path, page: str) -> str:
@@ -247,3 +239,19 @@ def test_chapter_1_has_its_static_animation(build):
     text = read_html(html, "book/01_lipschitz_continuity")
     assert "new Animation(" in text or "Animation(" in text, "no to_jshtml animation"
     assert len(re.findall(r"data:image/png;base64", text)) >= 2, "animation has no frames"
+
+
+@pytest.mark.book
+def test_pages_load_nothing_from_the_network(build):
+    """Scripts, stylesheets, images and frames all come from _build/html (links to other
+    sites are fine: a reader follows them on purpose). tests/test_browser.py checks the same
+    in a browser, with every request outside 127.0.0.1 failing."""
+    _, _, html = build
+    tags = r'<(?:script|link|img|iframe|source)\b[^>]*?\s(?:src|href)="(https?:)?//[^"]*"'
+    for page in toc_files():
+        text = read_html(html, page)
+        external = [m.group(0) for m in re.finditer(tags, text)
+                    if not m.group(0).startswith("<link") or 'rel="stylesheet"' in m.group(0)
+                    or 'rel="preload"' in m.group(0)]
+        assert not external, f"{page} loads {external}"
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").exists()

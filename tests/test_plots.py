@@ -138,3 +138,20 @@ def test_sweep_animation_has_one_frame_per_member_under_one_megabyte(members):
     assert plt.get_fignums() == before  # no pyplot figure left to print a static copy
     with pytest.raises(ValueError, match="dpi"):
         plots.sweep_animation(members, dpi=0)
+
+
+def test_animations_load_nothing_from_the_network(members):
+    html = plots.sweep_animation(members).data
+    assert not re.findall(r"(?:src|href)=\"(?:https?:)?//", html), "a CDN link is left"
+    assert "font-awesome" not in html and '<i class="fa' not in html
+    for title, glyph in (("Play", "\u25b6"), ("Pause", "\u275a\u275a"), ("Next frame", "\u203a")):
+        assert re.search(rf'title="{title}"[^>]*>\s*<span aria-hidden="true">{glyph}</span>', html)
+
+
+def test_jshtml_refuses_a_template_it_does_not_know():
+    class Changed:  # an animation whose to_jshtml has no Font Awesome link any more
+        def to_jshtml(self, default_mode=None):
+            return '<button title="Play"><i class="fa fa-play"></i></button>'
+
+    with pytest.raises(ValueError, match="template changed"):
+        plots.jshtml(Changed())

@@ -55,6 +55,13 @@ def test_out_of_range_value_is_clamped_and_the_status_shows_the_value_used():
     assert pg.result.config.c == pytest.approx(1e-3) and "c = 0.001," in pg.status.value
 
 
+def test_a_typed_value_arrives_as_a_front_end_message_and_is_clamped_too():
+    pg = playground("gp", sync=True, **TINY)
+    pg.slider.set_state({"value": 5000.0})  # what the browser sends when a reader types 5000
+    assert pg.slider.value == 1000.0 and pg.result.config.lam == 1000.0
+    assert "λ = 1e+03," in pg.status.value and pg.status.value.startswith("finished")
+
+
 def test_an_override_outside_the_slider_range_is_clamped_too():
     pg = playground("gran", sync=True, eps=1e6, **TINY)
     assert pg.result.config.eps == 10.0 and "ε = 10," in pg.status.value

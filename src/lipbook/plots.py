@@ -17,6 +17,7 @@ largest ‖∇f‖ drawn, which is what a Lipschitz constraint is about (1 for a
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import matplotlib
@@ -37,7 +38,16 @@ TARGET_POINTS = 512  # real points drawn for a result's figure
 TARGET_SEED = 20_221_011  # fixed, so every figure of a dataset shows the same real points
 
 __all__ = ["critic_landscape", "grad_norm_histogram", "weight_histogram", "training_curves",
-           "result_figure", "sweep_grid", "sweep_animation"]
+           "result_figure", "sweep_grid", "sweep_animation", "jshtml"]
+
+# The animation player's buttons: matplotlib's template draws them with Font Awesome 4 icons
+# from a CDN; :func:`jshtml` swaps each icon for a character every font has, so the page loads
+# nothing from the network (offline, and no request to a third party).
+PLAYER_GLYPHS = {
+    "fa-minus": "\u2212", "fa-fast-backward": "\u21e4", "fa-step-backward": "\u2039",
+    "fa-play fa-flip-horizontal": "\u25c0", "fa-pause": "\u275a\u275a", "fa-play": "\u25b6",
+    "fa-step-forward": "\u203a", "fa-fast-forward": "\u21e5", "fa-plus": "+",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,10 +350,10 @@ def sweep_grid(results, name: str | None = None, *, ncols: int | None = None,
 def sweep_animation(results, name: str | None = None, *, lim: float = 2.0, dpi: int = 60):
     """The sweep as an animation with a frame slider that plays in plain HTML (no kernel):
     one frame per member (its critic landscape and samples, titled "name = value"), rendered by
-    ``matplotlib.animation`` to ``to_jshtml`` with inlined PNG frames. At the default ``dpi``
+    ``matplotlib.animation`` to ``to_jshtml`` with inlined PNG frames (through :func:`jshtml`,
+    so the page loads nothing from the network). At the default ``dpi``
     a frame is about 30 kB, so 8 members stay well under 1 MB. Returns
     ``IPython.display.HTML``; the figure is never shown as a static image (no pyplot)."""
-    from IPython.display import HTML
     from matplotlib.animation import FuncAnimation
 
     results, name = _sweep_members(results, name)
@@ -367,5 +377,24 @@ def sweep_animation(results, name: str | None = None, *, lim: float = 2.0, dpi: 
     anim = FuncAnimation(fig, frame, frames=len(results), interval=900, blit=False, repeat=False)
     # why: the writer saves frames at rcParams["savefig.dpi"]; pin it to ``dpi`` for this call
     with matplotlib.rc_context({"savefig.dpi": dpi, "savefig.bbox": None}):
-        html = anim.to_jshtml(default_mode="once")
-    return HTML(html)
+        return jshtml(anim, default_mode="once")
+
+
+def jshtml(anim, default_mode: str = "once"):
+    """``anim.to_jshtml(default_mode=...)`` as ``IPython.display.HTML``, self-contained: the
+    player's Font Awesome stylesheet link (a CDN) is removed and its icons become the
+    characters of :data:`PLAYER_GLYPHS`; the buttons keep their titles. Raises ``ValueError``
+    if matplotlib's template no longer has the expected icons (the page would show empty
+    buttons)."""
+    from IPython.display import HTML
+
+    html = anim.to_jshtml(default_mode=default_mode)
+    html, links = re.subn(r'<link rel="stylesheet"\s+href="[^"]*font-awesome[^"]*">', "", html)
+    icons = re.findall(r'<i class="fa ([^"]+)"></i>', html)
+    unknown = sorted(set(icons) - set(PLAYER_GLYPHS))
+    if links != 1 or not icons or unknown:
+        raise ValueError("matplotlib's jshtml template changed: expected one Font Awesome "
+                         f"stylesheet link and the icons {sorted(PLAYER_GLYPHS)}, found "
+                         f"{links} link(s) and {sorted(set(icons))}")
+    return HTML(re.sub(r'<i class="fa ([^"]+)"></i>',
+                       lambda m: f'<span aria-hidden="true">{PLAYER_GLYPHS[m[1]]}</span>', html))

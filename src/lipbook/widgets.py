@@ -22,7 +22,9 @@ callback stops :func:`lipbook.train.train`) and the worker then takes the newest
 twenty changes in a second leave exactly one run going, the last one, and none once it ends.
 The first run is synchronous, so a page built without a front end (Jupyter Book, nbmake)
 shows a finished figure; ``sync=True`` makes every change run to the end before the
-assignment returns (for tests). This works the same on ipywidgets 7.7 (Colab) and 8.
+assignment returns (for tests). Synchronous runs train in the worker thread too, the caller
+waiting (see ``Playground._pg_run_now`` for why). This works the same on ipywidgets 7.7 (Colab)
+and 8.
 
 The status line always shows the value actually used: sliders clamp typed or assigned values
 to their range silently, so it reads the slider back. A value the trainer rejects (NaN set in
@@ -164,7 +166,7 @@ class Playground(W.VBox):
 
         # run bookkeeping (all guarded by _pg_cond)
         self._pg_cond = threading.Condition()
-        self._pg_pending = None  # the newest request not yet started: (generation, job)
+        self._pg_pending = None  # the newest request not yet started: (generation, job, live)
         self._pg_generation = 0  # bumped by every request; a run whose number is old stops
         self._pg_worker = None  # the worker thread while it lives
         self._pg_last_thread = None  # the last worker thread (wait() joins it)
@@ -205,13 +207,14 @@ class Playground(W.VBox):
         else:
             self._pg_submit(job)
 
-    def _pg_submit(self, job) -> None:
-        """Queue ``job`` as the newest request; the run in progress stops at its next callback."""
+    def _pg_submit(self, job, live: bool = True) -> None:
+        """Queue ``job`` as the newest request; the run in progress stops at its next callback.
+        ``live``: redraw the figure while training (else only at the end)."""
         with self._pg_cond:
             if self._pg_closed:
                 return
             self._pg_generation += 1
-            self._pg_pending = (self._pg_generation, job)
+            self._pg_pending = (self._pg_generation, job, live)
             if self._pg_worker is None:
                 self._pg_worker = threading.Thread(target=self._pg_work, daemon=True,
                                                    name="lipbook-playground")
@@ -226,16 +229,23 @@ class Playground(W.VBox):
                     self._pg_cond.notify_all()
                     return
                 self._pg_last_thread = threading.current_thread()
-            self._pg_execute(*pending, live=True)
+            self._pg_execute(*pending)
 
     def _pg_run_now(self, job) -> None:
-        """Run ``job`` to the end in the calling thread, after any run in the worker."""
-        with self._pg_cond:
-            self._pg_generation += 1  # why: the worker's run in progress stops at its callback
-            self._pg_pending = None
-            generation = self._pg_generation
-        self.wait()
-        self._pg_execute(generation, job, live=False)
+        """Run ``job`` to the end before returning (any run in progress stops first).
+
+        It still trains in the worker thread, the calling thread waiting: measured on a busy
+        2-core machine, torch's two intra-op threads make the main thread's tiny ops wait for a
+        descheduled thread (a 500-iteration run took 145 s there, 18 s in the worker thread).
+        """
+        self._pg_submit(job, live=False)
+        try:
+            self.wait()
+        except KeyboardInterrupt:  # why: interrupting the cell stops the run too
+            with self._pg_cond:
+                self._pg_generation += 1
+                self._pg_pending = None
+            raise
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no run is in progress or waiting; False when ``timeout`` passed first."""
@@ -294,6 +304,7 @@ class Playground(W.VBox):
         return time.perf_counter() - t0
 
     def _pg_execute(self, generation: int, job, live: bool) -> None:
+        """Run one request in the worker thread: train, redraw, report."""
         if isinstance(job, Exception):
             self.error, self.result = job, None
             self.progress.bar_style = "danger"
