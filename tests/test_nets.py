@@ -26,6 +26,19 @@ def test_members_are_the_batched_networks_taken_apart():
     assert torch.equal(same.weights[0][0], same.weights[0][1])  # equal seeds, equal members
 
 
+@pytest.mark.parametrize("act", ["relu", "leaky_relu"])
+def test_forward_leaves_its_input_alone_and_its_input_gradient_matches_the_members(act):
+    net = batched(act)  # σ runs in place on each layer's fresh output, never on the input
+    x = torch.randn(3, 20, 2, dtype=torch.float64, requires_grad=True)
+    x0 = x.detach().clone()
+    net(x).sum().backward()
+    assert torch.equal(x.detach(), x0)
+    for k in range(3):
+        xk = x0[k].clone().requires_grad_(True)
+        net.member(k)(xk).sum().backward()
+        assert torch.allclose(x.grad[k], xk.grad, atol=1e-12)
+
+
 def test_he_uniform_init_has_variance_two_over_fan_in():
     net = mlp(2, 1, hidden=512, depth=2, generator=torch.Generator().manual_seed(0))
     w = net[2].weight  # 512 x 512

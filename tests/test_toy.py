@@ -33,6 +33,14 @@ def test_8gaussians_centres_and_spread_match_the_wgan_gp_toy_code():
     assert torch.allclose(counts, torch.full((8,), 1 / 8), atol=0.01)
 
 
+def test_mode_centres_is_a_fresh_copy_that_sample_does_not_share():
+    before = toy.sample("8gaussians", 100, generator=gen())
+    c = toy.mode_centres("8gaussians")
+    c.zero_()  # sample keeps its own copy of the centres, built once per device
+    assert torch.equal(toy.sample("8gaussians", 100, generator=gen()), before)
+    assert toy.mode_centres("8gaussians").abs().sum() > 0
+
+
 def test_25gaussians_grid_and_ring_radius():
     c = toy.mode_centres("25gaussians")
     assert c.shape == (25, 2) and math.isclose(float(c.max()), 4 / 2.828, rel_tol=1e-6)

@@ -61,6 +61,17 @@ def test_sweep_equals_separate_runs_to_1e6_in_float64(name, values, method):
             assert r.history[key] == pytest.approx(alone.history[key], abs=1e-6)
 
 
+def test_rmsprop_clip_sweep_equals_separate_runs_and_stays_in_the_box():
+    cfg = WGANConfig(method="clip", optimizer="rmsprop", dtype="float64", hidden=32, depth=2,
+                     batch=64, steps=10, critic_steps=2, eval_every=5, eval_samples=64,
+                     device="cpu")
+    x = torch.randn(50, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    for c, r in zip([0.01, 0.1], sweep(cfg, "c", [0.01, 0.1])):
+        alone = train(dataclasses.replace(cfg, c=c))
+        assert torch.allclose(r.critic(x), alone.critic(x), atol=1e-6, rtol=0)
+        assert all(p.abs().max().item() <= c for p in r.critic.parameters())
+
+
 def test_same_seed_gives_identical_results_and_another_seed_does_not():
     cfg = WGANConfig(**TINY)
     a, b = train(cfg), train(cfg)

@@ -17,8 +17,8 @@ norm, which broadcasts to ``[B, B]`` (erratum 7); here every norm is ``[B, 1]``.
 
 The functions work on any leading batch shape: the public ones take ``[B, ...]`` inputs; the
 trainer calls the same building blocks (:func:`input_gradient_norm`, :func:`penalty_term`,
-:func:`gn_transform`, :func:`gran_transform`, :func:`power_iteration`) on ``[K, B, ...]``
-tensors for K settings at once.
+:func:`gn_transform`, :func:`gran_transform`, the steps of :func:`power_iteration`) on
+``[K, B, ...]`` tensors for K settings at once.
 """
 
 from __future__ import annotations
@@ -199,13 +199,21 @@ def power_iteration(W: torch.Tensor, u: torch.Tensor | None = None, n_iter: int 
         u = torch.randn(W.shape[:-1], generator=generator, device=W.device, dtype=W.dtype)
     if u.shape != W.shape[:-1]:
         raise ValueError(f"u must have shape {tuple(W.shape[:-1])}, got {tuple(u.shape)}")
+    u, v = _power_uv(W, u, n_iter)
+    sigma = (u.unsqueeze(-2) @ W @ v.unsqueeze(-1)).squeeze(-1).squeeze(-1)  # uᵀWv
+    return sigma, u, v
+
+
+def _power_uv(W: torch.Tensor, u: torch.Tensor, n_iter: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The steps of :func:`power_iteration` without its checks and without σ̂: unit ``(u, v)``
+    after ``n_iter`` steps from ``u`` (normalized first). The trainer calls it on a detached W
+    every critic update, where σ̂ would be thrown away."""
     u = _normalize(u)
     Wt = W.transpose(-1, -2)
     for _ in range(n_iter):
         v = _normalize((Wt @ u.unsqueeze(-1)).squeeze(-1))  # [.., n]
         u = _normalize((W @ v.unsqueeze(-1)).squeeze(-1))  # [.., m]
-    sigma = (u.unsqueeze(-2) @ W @ v.unsqueeze(-1)).squeeze(-1).squeeze(-1)  # uᵀWv
-    return sigma, u, v
+    return u, v
 
 
 class SpectralNorm(nn.Module):

@@ -21,6 +21,7 @@ source of randomness, so a run is reproducible and the sampler costs microsecond
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -59,6 +60,13 @@ def mode_centres(name: str) -> torch.Tensor:
     return MODES[name][0]()
 
 
+@functools.cache
+def _centres_on(name: str, device: torch.device) -> torch.Tensor:
+    """:func:`mode_centres` on ``device``, built once: ``sample`` runs every critic step.
+    Read-only (``sample`` only indexes it); ``mode_centres`` still returns a fresh tensor."""
+    return MODES[name][0]().to(device)
+
+
 def _check_name(name: str) -> None:
     if name not in DATASETS:
         raise ValueError(f"unknown dataset name={name!r}: choose one of {DATASETS}")
@@ -77,8 +85,8 @@ def sample(name: str, n: int, *, generator: torch.Generator | None = None, devic
     )
     kw = {"generator": generator, "device": dev}
     if name in MODES:
-        centres_fn, sigma = MODES[name]
-        centres = centres_fn().to(dev)  # [M, 2]
+        sigma = MODES[name][1]
+        centres = _centres_on(name, dev)  # [M, 2]
         idx = torch.randint(len(centres), (n,), **kw)  # [n]
         return centres[idx] + sigma * torch.randn(n, 2, **kw)
     if name == "swissroll":
