@@ -47,7 +47,9 @@ def execute(path: Path, env: dict[str, str]) -> float:
     """Run the notebook in a fresh kernel; its wall time in seconds."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+                            resources={"metadata": {"path": str(path.parent)}},
+                            # why: the kernel's start-up warning would break up the table
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     old = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)  # why: the kernel inherits this process's environment

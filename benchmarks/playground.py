@@ -6,12 +6,13 @@ a figure whose samples cover 8/8 modes of ``8gaussians`` with WGAN-GP.
     python benchmarks/playground.py --device cuda --threads 1
 
 The playground is built headlessly with its own settings (``lipbook.widgets.PLAYGROUND_DEFAULTS``:
-width 64, batch 256, Adam 1e-3, evaluation every 10 iterations on 256 points); its first run is
-synchronous (timed too). Then the λ slider is moved (sync=False: the run goes in the worker
-thread, as for a reader) and an observer on the ``Image`` records when each figure arrives and
-whether the result drawn covers 8/8 modes by ``toy.mode_coverage`` (radius 0.1, 1 % share), the
-same check as the status line, and an observer on the status line records when it first says
-"8/8 modes". Figures are redrawn at most every 0.5 s (drawing takes at most a fifth of the
+width 64, batch 256, Adam 2e-3 decayed linearly over 500 iterations, evaluation every 10
+iterations on 256 points); its first run is synchronous (timed too: it trains in the worker
+thread while the caller waits). Then the λ slider is moved (sync=False: the run goes in the
+worker thread, as for a reader) and an observer on the ``Image`` records when each figure
+arrives and whether the result drawn covers 8/8 modes by ``toy.mode_coverage`` (radius 0.1,
+1 % share), the same check as the status line, and an observer on the status line records
+when it first says "8/8 modes". Figures are redrawn at most every 0.5 s (drawing takes at most a fifth of the
 time), so "8/8 figure" is when the reader can see it there. For comparison, the same training
 without the widget (``lipbook.train`` with a callback every 10 iterations that checks coverage)
 gives the training-only time to 8/8. The status line reports modes at every callback (every
