@@ -60,7 +60,7 @@ test: $(STAMP)
 # removed when both commands succeed and kept (its path printed) when one fails.
 test-fresh:
 	@set -e; tmp=$$(mktemp -d); \
-	cmds=$$(sed -n '/^## Two commands/,/^## /p' README.md | sed -n '/^```bash/,/^```/p' | grep '^make '); \
+	cmds=$$(awk '/^## Two commands/ {s = 1} s && /^```bash/ {b = 1; next} b && /^```/ {exit} b && /^make /' README.md); \
 	test $$(echo "$$cmds" | wc -l) -eq 2 || { echo "README: expected two 'make' lines under '## Two commands'" >&2; exit 1; }; \
 	git clone --quiet "$(CURDIR)" "$$tmp/lipschitz-lectures"; cd "$$tmp/lipschitz-lectures"; \
 	echo "$$cmds" | while IFS= read -r cmd; do \
