@@ -37,7 +37,9 @@ LOAD_TIMEOUT = 60  # seconds for a page, its images and MathJax
 
 
 def _binaries() -> tuple[str, str] | None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    # Debian's chromium here and in CI; GitHub's runners (the test workflow) ship google-chrome
+    browser = (shutil.which("chromium") or shutil.which("chromium-browser")
+               or shutil.which("google-chrome"))
     driver = shutil.which("chromedriver")
     return (browser, driver) if browser and driver else None
 
