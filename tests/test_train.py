@@ -124,7 +124,8 @@ def test_enormous_learning_rate_raises_training_diverged_with_step_and_fix():
     (dict(n_power_iterations=0), "n_power_iterations"), (dict(steps=0), "steps"),
     (dict(batch=-5), "batch"), (dict(lr=0.0), "lr must be"), (dict(lr=float("nan")), "lr must be"),
     (dict(optimizer="sgd"), "optimizer"), (dict(activation="swish"), "activation"),
-    (dict(betas=(0.5, 1.0)), "betas"), (dict(seed=-1), "seed"), (dict(depth=-1), "depth"),
+    (dict(betas=(0.5, 1.0)), "betas"), (dict(betas=None), "betas"), (dict(seed=-1), "seed"),
+    (dict(depth=-1), "depth"),
 ])
 def test_bad_config_raises_value_error_naming_the_argument(kw, match):
     with pytest.raises(ValueError, match=match):

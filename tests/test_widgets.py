@@ -136,7 +136,21 @@ def test_close_stops_a_run_and_bad_arguments_raise():
     assert pg.wait(timeout=30) and workers() == []
     with pytest.raises(ValueError, match="method"):
         playground("wgan")
-    with pytest.raises(ValueError, match="hidden"):
-        playground("gp", hidden=-1)
     with pytest.raises(ValueError, match="config fields"):
         playground("gp", widht=3)
+
+
+def test_an_invalid_override_shows_the_value_error_and_the_controls_still_train():
+    pg = playground("gp", sync=True, **{**TINY, "lam": -1.0, "hidden": 0})
+    status = pg.status.value  # the overrides in the order given (TINY's hidden comes first)
+    assert status.startswith("invalid value: hidden must be a positive int (>= 1), got 0; "
+                             "lam must be a finite number >= 0, got -1.0")
+    assert status.endswith("(kept hidden = 64, lam = 0.1; change a control to train)")
+    assert pg.result is None and isinstance(pg.error, ValueError) and not pg.image.value
+    assert pg.progress.bar_style == "danger" and pg._pg_started == 0  # nothing trained
+    pg.slider.value = 1.0  # the reader moves the slider: the valid settings train
+    assert pg.status.value.startswith("finished") and pg.result.config.lam == 1.0
+    assert pg.result.config.hidden == 64 and pg.result.config.steps == TINY["steps"]
+    pg2 = playground("clip", sync=True, **{**TINY, "betas": None})
+    assert pg2.status.value.startswith("invalid value: betas must be a pair (beta1, beta2), got "
+                                       "None (kept betas = (0.5, 0.9);") and pg2.result is None

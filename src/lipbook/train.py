@@ -123,7 +123,7 @@ class WGANConfig:
             check_positive_int(name, getattr(self, name))
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_positive("lr", self.lr)
-        if len(self.betas) != 2:
+        if not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
         for i, b in enumerate(self.betas):
             b = check_real(f"betas[{i}]", b, low=0.0, low_inclusive=True)

@@ -28,8 +28,10 @@ and 8.
 
 The status line always shows the value actually used: sliders clamp typed or assigned values
 to their range silently, so it reads the slider back. A value the trainer rejects (NaN set in
-code, a negative seed) shows the ``ValueError`` text; a run whose losses become non-finite
-shows "diverged: " and :class:`lipbook.train.TrainingDiverged`'s message. Never a traceback.
+code, a negative seed, ``playground("gp", lam=-1)``) shows the ``ValueError`` text, and the
+controls stay usable (a rejected keyword keeps its default until a control changes); a run
+whose losses become non-finite shows "diverged: " and
+:class:`lipbook.train.TrainingDiverged`'s message. Never a traceback.
 
 Playground training settings (:data:`PLAYGROUND_DEFAULTS`; any may be overridden by keyword,
 e.g. ``playground("gp", hidden=128, steps=1000)``): width 64, batch 256, 5 critic steps, Adam
@@ -110,12 +112,12 @@ class Playground(W.VBox):
     def __init__(self, method: str, *, sync: bool = False, **config_overrides):
         if method not in METHODS:
             raise ValueError(f"unknown method={method!r}: choose one of {METHODS}")
-        settings = {**PLAYGROUND_DEFAULTS, **config_overrides, "method": method}
-        try:
-            base = WGANConfig(**settings)
-        except TypeError as e:  # an unknown keyword
-            fields = tuple(f.name for f in dataclasses.fields(WGANConfig))
-            raise ValueError(f"playground: {e}; config fields are {fields}") from None
+        fields = tuple(f.name for f in dataclasses.fields(WGANConfig))
+        unknown = sorted(set(config_overrides) - set(fields))
+        if unknown:
+            raise ValueError(f"playground: unknown keyword(s) {unknown}; config fields are "
+                             f"{fields}")
+        base, rejected = _valid_config(method, config_overrides)
         self._pg_base = base
         self._pg_sync = bool(sync)
         field, symbol, bounds, kind = SLIDERS[method]
@@ -181,6 +183,13 @@ class Playground(W.VBox):
             controls.append(self.no_penalty)
         for w in controls:
             w.observe(self._pg_on_change, names="value")
+        if rejected:  # why not raise: the reader fixes the value with the controls shown
+            self.error = rejected[0][1]
+            self.progress.bar_style = "danger"
+            kept = ", ".join(f"{name} = {_fmt(getattr(base, name))}" for name, _ in rejected)
+            self._pg_set_status("invalid value: " + "; ".join(str(e) for _, e in rejected)
+                                + f" (kept {kept}; change a control to train)")
+            return
         # The first run is synchronous: without a front end (book build, nbmake) the page
         # then shows a finished figure.
         self._pg_run_now(self._pg_request())
@@ -373,6 +382,19 @@ class Playground(W.VBox):
                             f"{_summary(result)}")
 
 
+def _valid_config(method: str, overrides: dict) -> tuple[WGANConfig, list]:
+    """The playground's config for ``method`` with every override that WGANConfig accepts,
+    and ``[(field, ValueError), ...]`` for those it rejects (those keep their default)."""
+    base = WGANConfig(**{**PLAYGROUND_DEFAULTS, "method": method})
+    rejected = []
+    for name, value in overrides.items():
+        try:
+            base = dataclasses.replace(base, **{name: value})
+        except ValueError as e:
+            rejected.append((name, e))
+    return base, rejected
+
+
 def _summary(result) -> str:
     """", 8/8 modes, W1 = 0.031" for a result (modes only for datasets that have them)."""
     w1 = result.history["exact_w1"][-1] if result.history["exact_w1"] else math.nan
@@ -393,7 +415,9 @@ def playground(method: str, *, sync: bool = False, **config_overrides) -> Playgr
     ``playground("clip", c=0.05, steps=800)``; the slider starts at the method's value. The
     first run is synchronous (the call returns with a finished figure); later changes train in
     a worker thread, or synchronously when ``sync=True``. ``display(pg)`` or a cell ending in
-    ``pg`` shows it. Raises ``ValueError`` for an unknown method or an invalid override.
+    ``pg`` shows it. An override that WGANConfig rejects (``lam=-1``) keeps its default, and the
+    status line shows the ``ValueError`` text instead of a first run; the controls stay usable.
+    Raises ``ValueError`` for an unknown method or an unknown keyword.
     """
     return Playground(method, sync=sync, **config_overrides)
 
