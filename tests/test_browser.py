@@ -110,7 +110,7 @@ def _open(driver, url: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def pages(site, browser):
+def pages(browser, site):  # browser first: without one, skip before building
     """Every page of _toc.yml, opened once: {page: facts read off the live page}."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     facts = {}
