@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import lipbook
-from lipbook.book import glue
+from lipbook.book import glue, html_table
 
 
 def test_env_var_overrides_and_is_read_on_every_call(monkeypatch):
@@ -44,3 +44,12 @@ def test_glue_returns_plain_python_numbers():
     assert glue("s", "text") == "text"
     with pytest.raises(ValueError, match="scalar"):
         glue("bad", torch.ones(2))
+
+
+def test_html_table_has_the_caption_header_and_one_row_per_row():
+    html = html_table(["a", "b<br>c"], [[1, 2.5], ["x", "y"]], "the caption").data
+    assert html.startswith("<table><caption>the caption</caption>")
+    assert "<thead><tr><th>a</th><th>b<br>c</th></tr></thead>" in html  # cells are HTML
+    assert html.count("<tr>") == 3 and "<td>2.5</td>" in html and "<td>y</td>" in html
+    with pytest.raises(ValueError, match=r"rows\[1\] has 1 cells, the header 2"):
+        html_table(["a", "b"], [[1, 2], [3]])

@@ -2,13 +2,14 @@
 
 import dataclasses
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from lipbook import toy
 from lipbook.lipschitz import upper_bound
-from lipbook.train import METHODS, TrainingDiverged, WGANConfig, sweep, train
+from lipbook.train import METHODS, TrainingDiverged, WGANConfig, still_falling, sweep, train
 from lipbook.wasserstein import exact_w1
 
 TINY = dict(hidden=16, depth=2, batch=32, steps=4, critic_steps=2, eval_every=2,
@@ -163,3 +164,27 @@ def test_default_config_covers_all_modes_and_nears_the_noise_floor():
     floor = sum(exact_w1(toy.sample("8gaussians", n, generator=g),
                          toy.sample("8gaussians", n, generator=g)) for _ in range(8)) / 8
     assert r.history["exact_w1"][-1] <= 2 * floor
+
+
+@pytest.mark.parametrize("w1, tol, expected", [
+    ([6.0, 5.0, 4.0, 3.0, 2.0, 1.0], 0.05, True),   # last third 1.5 < 0.95 x 3.5
+    ([1.0, 1.0, 1.0, 1.0, 1.0, 1.0], 0.0, False),   # flat: not falling even at tol 0
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 0.05, False),  # rising
+    ([9.0, 1.0, 1.00, 0.97, 0.96], 0.05, False),    # thirds of one: 0.96 vs 0.97, within 5 %
+    ([9.0, 1.0, 1.00, 0.97, 0.96], 0.005, True),    # ... but more than 0.5 % down
+])
+def test_still_falling_compares_the_last_third_with_the_third_before(w1, tol, expected):
+    result = SimpleNamespace(history={"exact_w1": w1, "dual_w1": [1.0] * len(w1)})
+    assert still_falling(result, tol=tol) is expected
+    assert still_falling(result, "dual_w1", tol=0.0) is False  # the key picks the series
+
+
+def test_still_falling_rejects_bad_arguments():
+    result = SimpleNamespace(history={"exact_w1": [1.0, 0.5], "dual_w1": [1.0] * 6})
+    with pytest.raises(ValueError, match="at least 3 evaluations"):
+        still_falling(result)
+    with pytest.raises(ValueError, match="key"):
+        still_falling(result, "w1")
+    for tol in (-0.1, 1.0, float("nan")):
+        with pytest.raises(ValueError, match="tol"):
+            still_falling(result, "dual_w1", tol)

@@ -4,6 +4,9 @@
 importable (book build, nbmake) and does nothing otherwise (Colab), so chapters never import
 myst-nb directly. Values are converted to plain Python ``int``/``float``/``str`` first: a NumPy 2
 scalar or a 0-d tensor makes a ``{glue:text}`` format spec warn, which fails a ``-W`` build.
+
+``html_table(header, rows, caption)`` is a plain HTML table that looks the same in Jupyter,
+Colab and the built book (no pandas styling, no extra dependency).
 """
 
 from __future__ import annotations
@@ -43,3 +46,23 @@ def glue(name: str, value, display: bool = False):
         return value
     _myst_glue(name, value, display=display)
     return value
+
+
+def html_table(header, rows, caption: str = ""):
+    """An ``IPython.display.HTML`` table: one header row, then one row per sequence of cells.
+
+    Cells, header and caption are HTML (``<br>`` breaks a line inside a cell), so text that may
+    hold ``<`` or ``&`` must be escaped first (``html.escape``). Raises ``ValueError`` when a
+    row's length differs from the header's.
+    """
+    from IPython.display import HTML
+
+    header = list(header)
+    rows = [list(r) for r in rows]
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise ValueError(f"rows[{i}] has {len(row)} cells, the header {len(header)}")
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return HTML(f"<table><caption>{caption}</caption><thead><tr>{head}</tr></thead>"
+                f"<tbody>{body}</tbody></table>")

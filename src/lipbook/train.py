@@ -499,3 +499,24 @@ def sweep(config: WGANConfig, name: str, values: Sequence, callback=None,
         raise ValueError("values must hold at least one value")
     configs = [dataclasses.replace(config, **{name: v}) for v in values]
     return _run(configs, callback, progress)
+
+
+def still_falling(result: TrainResult, key: str = "exact_w1", tol: float = 0.05) -> bool:
+    """Whether ``result.history[key]`` still goes down at the end of the run: the mean over
+    the last third of the evaluations is more than ``tol`` (relative) below the mean over the
+    third before. The chapters use it to call a run an early snapshot rather than converged.
+
+    Raises ``ValueError`` for an unknown ``key``, ``tol`` outside [0, 1), or fewer than three
+    evaluations.
+    """
+    check_choice("key", key, HISTORY_KEYS)
+    tol = check_real("tol", tol, low=0.0, low_inclusive=True)
+    if tol >= 1:
+        raise ValueError(f"tol must be in [0, 1), got {tol}")
+    values = result.history[key]
+    n = len(values) // 3
+    if n == 0:
+        raise ValueError(f"still_falling needs at least 3 evaluations of {key}, got {len(values)}")
+    last = sum(values[-n:]) / n  # mean over the last third
+    before = sum(values[-2 * n:-n]) / n  # mean over the third before it
+    return bool(last < (1 - tol) * before)
