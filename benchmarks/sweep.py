@@ -6,7 +6,9 @@ the textbook loop and against 8 sequential ``lipbook.train`` runs.
     python benchmarks/sweep.py --device cuda --threads 1
 
 Printed: ms per generator iteration for all 8 settings together (for the sequential runs, the
-sum of the 8 runs' per-iteration times), wall clock with CPU time in brackets, and the ratios.
+sum of the 8 runs' per-iteration times), wall clock with CPU time in brackets, and the ratios:
+medians over ``--repeats`` (3) repeats in which the four measurements alternate, with the range
+of each (the baseline's small products on two threads vary by tens of per cent between runs).
 Per-iteration times are medians over chunks of 10 iterations after 10 warm-up iterations (see
 benchmarks/baseline.py); the sweep's chunks include its evaluation of 8 members on 64 held-out
 points, which is counted against it. The baseline is the textbook loop with a vectorised
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -39,7 +42,11 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--widths", nargs="*", type=int, default=None)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="alternating repeats of the four measurements (medians are printed)")
     args = ap.parse_args(argv)
+    if args.repeats < 1:
+        ap.error(f"--repeats must be >= 1, got {args.repeats}")
     if args.threads:
         torch.set_num_threads(args.threads)
     widths = args.widths or ([128] if args.quick else [64, 128])
@@ -58,33 +65,50 @@ def main(argv=None) -> None:
         cfg = WGANConfig(method="gp", hidden=width, batch=256, critic_steps=5,
                          steps=CHUNK * (chunks + 1), eval_every=CHUNK, eval_samples=64,
                          device=dev)
-        t0 = time.perf_counter()
-        sw = timed(sweep, cfg, name="lam", values=LAMS)
-        t_sweep = time.perf_counter() - t0
-        seq = [0.0, 0.0]
-        t0 = time.perf_counter()
-        for lam in LAMS:
-            w, c = timed(train, dataclasses.replace(cfg, lam=lam))
-            seq[0] += w
-            seq[1] += c
-        t_train = time.perf_counter() - t0
-        base = {}
-        for name, sampler in (("vec", "torch"),) + (() if args.quick else (("loop", "loop"),)):
-            acc = [0.0, 0.0]
+        samplers = (("vec", "torch"),) + (() if args.quick else (("loop", "loop"),))
+        reps = []  # one dict of (wall, CPU) seconds per iteration per repeat
+        for _ in range(args.repeats):  # why: the four measurements alternate, so drift in the
+            rep = {}                   # machine's speed shows as spread, not as a biased ratio
+            t0 = time.perf_counter()
+            rep["sweep"] = timed(sweep, cfg, name="lam", values=LAMS)
+            t_sweep = time.perf_counter() - t0
+            seq = [0.0, 0.0]
+            t0 = time.perf_counter()
             for lam in LAMS:
-                cpu: list[float] = []
-                acc[0] += train_baseline("gp", hidden=width, steps=CHUNK * chunks, lam=lam,
-                                         device=dev, sampler=sampler, warmup=CHUNK,
-                                         chunk=CHUNK, cpu_out=cpu)
-                acc[1] += cpu[0]
-            base[name] = acc
+                w, c = timed(train, dataclasses.replace(cfg, lam=lam))
+                seq[0] += w
+                seq[1] += c
+            t_train = time.perf_counter() - t0
+            rep["train"] = seq
+            for name, sampler in samplers:
+                acc = [0.0, 0.0]
+                for lam in LAMS:
+                    cpu: list[float] = []
+                    acc[0] += train_baseline("gp", hidden=width, steps=CHUNK * chunks, lam=lam,
+                                             device=dev, sampler=sampler, warmup=CHUNK,
+                                             chunk=CHUNK, cpu_out=cpu)
+                    acc[1] += cpu[0]
+                rep[name] = acc
+            reps.append(rep)
+        med = {k: [statistics.median(r[k][i] for r in reps) for i in (0, 1)] for k in reps[0]}
         cell = lambda wc: f"{1e3 * wc[0]:7.1f} ({1e3 * wc[1]:6.1f})"  # noqa: E731
-        ratio = lambda a, s=sw: f"{a[0] / s[0]:5.2f} ({a[1] / s[1]:.2f})"  # noqa: E731
-        loop = base.get("loop")
-        print(f"{width:5d} {cell(loop) if loop else '—':>16} {cell(base['vec']):>16} "
-              f"{cell(seq):>16} {cell(sw):>16} {ratio(loop) if loop else '—':>11} "
-              f"{ratio(base['vec']):>11} {ratio(seq):>12}", flush=True)
-        print(f"      whole calls incl. setup and evaluation: sweep {t_sweep:.1f} s, "
+
+        ratios = {k: "—" for k in ("loop", "vec", "train")}
+        for name in med:  # the median over repeats of (name / sweep), each pair measured close
+            if name != "sweep":
+                w = statistics.median(r[name][0] / r["sweep"][0] for r in reps)
+                c = statistics.median(r[name][1] / r["sweep"][1] for r in reps)
+                ratios[name] = f"{w:5.2f} ({c:.2f})"
+
+        print(f"{width:5d} {cell(med['loop']) if 'loop' in med else '—':>16} "
+              f"{cell(med['vec']):>16} {cell(med['train']):>16} {cell(med['sweep']):>16} "
+              f"{ratios['loop']:>11} {ratios['vec']:>11} {ratios['train']:>12}", flush=True)
+        if len(reps) > 1:
+            spread = {k: f"{1e3 * min(r[k][0] for r in reps):.0f}–"
+                         f"{1e3 * max(r[k][0] for r in reps):.0f}" for k in med}
+            print(f"      range over {len(reps)} repeats (ms, wall): "
+                  + ", ".join(f"{k} {v}" for k, v in spread.items()))
+        print(f"      whole calls incl. setup and evaluation (last repeat): sweep {t_sweep:.1f} s, "
               f"8 x lipbook.train {t_train:.1f} s ({cfg.steps} iterations each)")
     print(machine())
 
