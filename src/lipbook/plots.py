@@ -316,6 +316,17 @@ def _sweep_members(results, name):
     return results, name
 
 
+def _member_panel(ax, r, name: str, real, lim: float, resolution: int, layout: str) -> None:
+    """One sweep member's critic landscape, titled by ``layout`` with ``{value}`` ("name =
+    value") and ``{w1}`` (the final exact W1 and the modes covered) filled in."""
+    w1 = r.history["exact_w1"][-1] if r.history["exact_w1"] else float("nan")
+    title = layout.format(value=f"{name} = {_format_value(getattr(r.config, name))}",
+                          w1=f"{w1:.3g}{_modes_text(r)}")
+    critic_landscape(ax, r.critic, real=real, fake=r.samples.detach().cpu(), lim=lim,
+                     resolution=resolution, title=title)
+    ax.title.set_fontsize("small")
+
+
 def sweep_grid(results, name: str | None = None, *, ncols: int | None = None,
                lim: float = 2.0) -> Figure:
     """Small multiples: one critic landscape (with real and generated samples) per member of a
@@ -331,12 +342,7 @@ def sweep_grid(results, name: str | None = None, *, ncols: int | None = None,
     axes = fig.subplots(nrows, ncols, squeeze=False).flatten()
     real = _target_points(results[0])
     for i, (ax, r) in enumerate(zip(axes, results)):
-        w1 = r.history["exact_w1"][-1] if r.history["exact_w1"] else float("nan")
-        critic_landscape(ax, r.critic, real=real, fake=r.samples.detach().cpu(), lim=lim,
-                         resolution=50,
-                         title=f"{name} = {_format_value(getattr(r.config, name))}\n"
-                               f"W1 = {w1:.3g}{_modes_text(r)}")
-        ax.title.set_fontsize("small")
+        _member_panel(ax, r, name, real, lim, resolution=50, layout="{value}\nW1 = {w1}")
         if i > 0 and ax.get_legend() is not None:
             ax.get_legend().remove()  # one legend (the first panel's) is enough
     for ax in axes[n:]:
@@ -364,14 +370,9 @@ def sweep_animation(results, name: str | None = None, *, lim: float = 2.0, dpi: 
     real = _target_points(results[0])
 
     def frame(i: int):
-        r = results[i]
         ax.clear()
-        w1 = r.history["exact_w1"][-1] if r.history["exact_w1"] else float("nan")
-        critic_landscape(ax, r.critic, real=real, fake=r.samples.detach().cpu(), lim=lim,
-                         resolution=60,
-                         title=f"{name} = {_format_value(getattr(r.config, name))}   "
-                               f"(W1 = {w1:.3g}{_modes_text(r)})")
-        ax.title.set_fontsize("small")
+        _member_panel(ax, results[i], name, real, lim, resolution=60,
+                      layout="{value}   (W1 = {w1})")
         return []
 
     anim = FuncAnimation(fig, frame, frames=len(results), interval=900, blit=False, repeat=False)
