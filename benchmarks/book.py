@@ -50,16 +50,9 @@ def execute(path: Path, env: dict[str, str]) -> float:
                             resources={"metadata": {"path": str(path.parent)}},
                             # why: the kernel's start-up warning would break up the table
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
-    old = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)  # why: the kernel inherits this process's environment
-    try:
-        start = time.perf_counter()
-        client.execute()
-        return time.perf_counter() - start
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
+    start = time.perf_counter()
+    client.execute(env=env)  # env: passed on to the kernel manager's start_kernel
+    return time.perf_counter() - start
 
 
 def main() -> int:
