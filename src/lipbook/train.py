@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from . import toy
+from .backprop import MLPBackprop
 from .checks import check_choice, check_nonnegative, check_positive, check_positive_int, check_real
 from .constraints import (
     GradientNormalized,
@@ -47,10 +48,11 @@ from .constraints import (
     penalty_term,
 )
 from .device import get_device
-from .nets import BatchedMLP, bjorck
+from .nets import LEAKY_SLOPE, BatchedMLP, bjorck
 from .wasserstein import exact_w1
 
 METHODS = ("none", "clip", "gp", "lp", "sn", "gn", "gran")
+EXPLICIT_METHODS = ("none", "clip", "gp", "lp", "sn")  # by lipbook.backprop for ReLU critics
 SWEEPABLE = ("c", "lam", "eps", "n_power_iterations", "seed", "lr")
 OPTIMIZERS = ("adam", "rmsprop")
 CRITIC_ONLY_NOISE = 1.0  # σ of the fixed "generator" x_r + N(0, σ²I) (WGAN-GP, Fig. 1)
@@ -212,6 +214,14 @@ class _Run:
         bound = self.c.flatten() if base.init == "uniform_c" else None
         self.D.init_(self.gens, bound)
         self.G.init_(self.gens)
+        # why: for ReLU critics the explicit passes of lipbook.backprop give autograd's
+        # gradients with less memory traffic; GN/GraN and smooth or sorting σ use autograd
+        self.backprop = self.g_backprop = None
+        if self.D.piecewise_linear and base.method in EXPLICIT_METHODS and base.depth > 0:
+            dims = lambda net: [(W.shape[2], W.shape[1]) for W in net.weights]  # noqa: E731
+            slope = LEAKY_SLOPE if base.activation == "leaky_relu" else 0.0
+            self.backprop = MLPBackprop(dims(self.D), K, slope, dev, dt)
+            self.g_backprop = MLPBackprop(dims(self.G), K, 0.0, dev, dt)  # the generator: ReLU
         if base.method == "sn":  # persistent singular vectors u_l [K, m], v_l [K, n]
             self.v = [self._draw(lambda g, n=W.shape[2]: torch.randn(n, generator=g, device=dev))
                       .to(dt).clone() for W in self.D.weights]
@@ -327,23 +337,15 @@ class _Run:
         real = self._real()
         if cfg.critic_only:
             fake = self._real() + CRITIC_ONLY_NOISE * self._noise(B, 2)
+        elif self.g_backprop is not None:  # into reused buffers (see lipbook.backprop)
+            fake = self.g_backprop.forward(self._noise(B, cfg.z_dim), *self._params(self.G))
         else:
             with torch.no_grad():
                 fake = self.G(self._noise(B, cfg.z_dim))
-        x = torch.cat([real, fake], dim=1)  # [K, 2B, 2]: one forward for both
-        if cfg.method in ("gn", "gran"):
-            x.requires_grad_(True)
-        weights = self.critic_weights()
-        out = self.critic_out(x, weights)  # [K, 2B, 1]
-        loss = out[:, B:].mean(dim=(1, 2)) - out[:, :B].mean(dim=(1, 2))  # [K]
-        if cfg.method in ("gp", "lp"):
-            t = self._draw(lambda g: torch.rand(B, 1, generator=g, device=self.device)).to(self.dtype)
-            x_hat = (t * real + (1 - t) * fake).requires_grad_(True)  # one t ~ U[0, 1] per sample
-            f_hat = None if self.D.piecewise_linear else self.D(x_hat, weights)
-            norm = self.input_grad_norm(x_hat, f_hat, weights)  # ‖∇f(x̂)‖, [K, B, 1]
-            loss = loss + penalty_term(norm, self.lam, cfg.method == "lp").mean(dim=(1, 2))
-        self.opt_D.zero_grad(set_to_none=True)
-        loss.sum().backward()  # members are independent: each gets its own gradient
+        if self.backprop is not None:
+            loss = self._explicit_critic_grads(real, fake)
+        else:
+            loss = self._autograd_critic_grads(real, fake)
         self._step(self.opt_D, self.D)
         if cfg.method == "clip":
             with torch.no_grad():
@@ -352,13 +354,73 @@ class _Run:
                     torch.maximum(p, self.neg_c, out=p)
         return loss.detach()
 
+    @staticmethod
+    def _params(net: BatchedMLP) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """A network's weights and biases, detached (for lipbook.backprop)."""
+        return [W.detach() for W in net.weights], [b.detach() for b in net.biases]
+
+    @staticmethod
+    def _set_grads(net: BatchedMLP, dW: list[torch.Tensor], db: list[torch.Tensor]) -> None:
+        for p, g in zip((*net.weights, *net.biases), (*dW, *db)):
+            p.grad = g
+
+    def _interpolates(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """x̂ = t x_r + (1 − t) x_g, one t ~ U[0, 1] per sample, [K, B, 2]."""
+        B = self.cfg.batch
+        t = self._draw(lambda g: torch.rand(B, 1, generator=g, device=self.device)).to(self.dtype)
+        return t * real + (1 - t) * fake
+
+    def _autograd_critic_grads(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """The critic loss L_D [K] and its gradients by autograd (GN, GraN, smooth σ)."""
+        cfg, B = self.cfg, self.cfg.batch
+        x = torch.cat([real, fake], dim=1)  # [K, 2B, 2]: one forward for both
+        if cfg.method in ("gn", "gran"):
+            x.requires_grad_(True)
+        weights = self.critic_weights()
+        out = self.critic_out(x, weights)  # [K, 2B, 1]
+        loss = out[:, B:].mean(dim=(1, 2)) - out[:, :B].mean(dim=(1, 2))  # [K]
+        if cfg.method in ("gp", "lp"):
+            x_hat = self._interpolates(real, fake).requires_grad_(True)
+            f_hat = None if self.D.piecewise_linear else self.D(x_hat, weights)
+            norm = self.input_grad_norm(x_hat, f_hat, weights)  # ‖∇f(x̂)‖, [K, B, 1]
+            loss = loss + penalty_term(norm, self.lam, cfg.method == "lp").mean(dim=(1, 2))
+        self.opt_D.zero_grad(set_to_none=True)
+        loss.sum().backward()  # members are independent: each gets its own gradient
+        return loss.detach()
+
+    def _explicit_critic_grads(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """The same loss and gradients by :class:`lipbook.backprop.CriticBackprop` (ReLU
+        critics), with the same random draws in the same order."""
+        cfg = self.cfg
+        x_hat = self._interpolates(real, fake) if cfg.method in ("gp", "lp") else None
+        weights = self.critic_weights()  # W/σ̂ (with its graph) for SN, Björck for orthogonal
+        loss, _, dW, db = self.backprop.critic_grads(
+            [W.detach() for W in weights], self._params(self.D)[1], real, fake, x_hat,
+            self.lam, one_sided=cfg.method == "lp")
+        if weights[0] is self.D.weights[0]:  # raw weights: dW is their gradient
+            self._set_grads(self.D, dW, db)
+        else:  # why: dW is w.r.t. W/σ̂ (or Björck's W); autograd takes it back to the raw W
+            self._set_grads(self.D, [None] * len(dW), db)
+            torch.autograd.backward(weights, dW)
+        return loss
+
     def generator_step(self) -> torch.Tensor:
         cfg = self.cfg
         self.D.requires_grad_(False)  # why: the generator step needs no critic gradients
-        fake = self.G(self._noise(cfg.batch, cfg.z_dim))  # [K, B, 2]
-        loss = -self.critic_out(fake, self.critic_weights()).mean(dim=(1, 2))  # [K]
-        self.opt_G.zero_grad(set_to_none=True)
-        loss.sum().backward()
+        z = self._noise(cfg.batch, cfg.z_dim)
+        weights = self.critic_weights()
+        if self.backprop is not None:  # L_G = −(1/B) Σ f(g(z)): ∂L_G/∂g(z) = −(1/B) ∇f(g(z))
+            G_weights = self._params(self.G)
+            fake = self.g_backprop.forward(z, *G_weights)  # [K, B, 2]
+            f, d_fake = self.backprop.input_grad(weights, self._params(self.D)[1], fake,
+                                                 -1.0 / cfg.batch)
+            loss = -f.mean(dim=(1, 2))  # [K]
+            self._set_grads(self.G, *self.g_backprop.backward(d_fake, G_weights[0]))
+        else:
+            fake = self.G(z)  # [K, B, 2]
+            loss = -self.critic_out(fake, weights).mean(dim=(1, 2))  # [K]
+            self.opt_G.zero_grad(set_to_none=True)
+            loss.sum().backward()
         self._step(self.opt_G, self.G)
         self.D.requires_grad_(True)
         return loss.detach()
