@@ -19,6 +19,12 @@ rounding (tested to 1e-6 in float64). Where it departs from the textbook loop, f
   power step per critic update (plus one in the generator step), where separate ``D(real)``,
   ``D(fake)`` calls would take two; the double backpropagation of the penalty runs over the
   B interpolates only, not the whole concatenated batch;
+- for ReLU and LeakyReLU critics with none, clip, GP, LP or SN, no autograd in the loop: the
+  explicit passes of :mod:`lipbook.backprop` give the critic loss with its penalty in one
+  forward and one backward recursion over the 3B rows [x_r; x_g; x̂], and the generator
+  step's input gradient, in buffers allocated once (autograd's gradients to rounding; SN's
+  W/σ̂ and Björck's orthonormalization are still differentiated by autograd). GN, GraN and
+  the smooth or sorting activations take the autograd path;
 - fused Adam, foreach RMSprop; evaluation (exact W1 by POT) on fixed held-out sets, every
   ``eval_every`` iterations, from its own random stream so it never changes the training run.
 
