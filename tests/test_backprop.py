@@ -165,3 +165,20 @@ def test_trainer_uses_the_explicit_path_exactly_for_relu_critics_without_gn():
                           (dataclasses.replace(base, activation="maxmin"), False),
                           (dataclasses.replace(base, depth=0), False)]:
         assert (run([cfg]).backprop is not None) is explicit, cfg
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_critic_grads_on_the_gpu_equal_the_cpu_ones():
+    net = random_mlp()
+    real, fake, x_hat = points(1), points(2), points(3)
+    lam = torch.tensor([0.1, 1.0, 10.0], dtype=torch.float64).view(K, 1, 1)
+    cpu = backprop_for(net).critic_grads(*params(net), real, fake, x_hat, lam)
+    dims = [(W.shape[2], W.shape[1]) for W in net.weights]
+    gpu_bp = MLPBackprop(dims, K, dtype=torch.float64, device="cuda")
+    on = lambda ts: [t.cuda() for t in ts]  # noqa: E731
+    gpu = gpu_bp.critic_grads(on(params(net)[0]), on(params(net)[1]), real.cuda(), fake.cuda(),
+                              x_hat.cuda(), lam.cuda())
+    assert torch.allclose(gpu[0].cpu(), cpu[0], atol=1e-10)
+    for a, b in zip((*gpu[2], *gpu[3]), (*cpu[2], *cpu[3])):
+        assert torch.allclose(a.cpu(), b, atol=1e-10)

@@ -154,3 +154,30 @@ def test_an_invalid_override_shows_the_value_error_and_the_controls_still_train(
     pg2 = playground("clip", sync=True, **{**TINY, "betas": None})
     assert pg2.status.value.startswith("invalid value: betas must be a pair (beta1, beta2), got "
                                        "None (kept betas = (0.5, 0.9);") and pg2.result is None
+
+
+def test_a_cpu_run_trains_with_one_torch_thread_and_restores_the_count(monkeypatch):
+    """Why one thread: see the module docstring (a worker thread beside the kernel's OpenMP
+    pool ran 4x slower). The count the caller had comes back after every run."""
+    import torch
+
+    import lipbook.widgets as widgets
+
+    seen = []
+    real_train = widgets.train
+
+    def recording_train(config, callback=None, progress=False):
+        seen.append(torch.get_num_threads())
+        return real_train(config, callback, progress)
+
+    monkeypatch.setattr(widgets, "train", recording_train)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        pg = playground("gp", **TINY)
+        pg.slider.value = 1.0
+        assert pg.wait(timeout=60)
+        assert seen == [1, 1] and torch.get_num_threads() == 2
+        pg.close()
+    finally:
+        torch.set_num_threads(before)
