@@ -32,8 +32,10 @@ Why, when autograd gives the same numbers: double backpropagation pushes (zero) 
 back through the forward pass and builds a graph per step, and on a 2-core CPU a K-member
 sweep is bound by memory traffic as much as by matmuls. Here every buffer ``[K, rows, width]``
 is allocated once and reused (``out=``), the masks are read off h (``threshold_backward``, one
-pass, no mask tensor), and no tensor is kept for a backward pass. The results equal
-autograd's to rounding (tests/test_backprop.py, float64). Only for piecewise-linear σ.
+pass, no mask tensor), and no tensor is kept for a backward pass. Measured on a 2-core CPU
+(README, Performance): a WGAN-GP generator iteration at width 128 went from 60 to 47 ms for
+K = 8 members and from 14.4 to 11.2 ms for one. The results equal autograd's to rounding
+(tests/test_backprop.py, float64). Only for piecewise-linear σ.
 """
 
 from __future__ import annotations
