@@ -24,7 +24,7 @@ BUILD := $(BIN)/jupyter-book build -W -n --keep-going
 pytest = $(BIN)/python -m pytest $(1) || { rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests for: $(1)" >&2; fi; exit $$rc; }
 
-.PHONY: all book test test-fresh lint unit notebooks build-test serve strip venv clean
+.PHONY: all book test test-fresh test-seeds test-gpu lint unit notebooks build-test serve strip venv clean
 
 all: book
 
@@ -69,6 +69,30 @@ test-fresh:
 		echo "== test-fresh: '$$cmd' passed in $$(( $$(date +%s) - start )) s"; \
 	done; \
 	cd /; rm -rf "$$tmp"; echo "== test-fresh: both README commands passed on a fresh clone"
+
+# The book's claims on other machines: every notebook through nbmake under the book-level seeds
+# LIPBOOK_SEED = 1, 2 and 3 (every chapter derives all its seeds from it, lipbook.book_seed),
+# then once with seed 0 on torch's non-vectorized CPU kernels (ATEN_CPU_CAPABILITY=default),
+# which round differently, as another CPU would. Not part of `make test`; .ci/run runs it.
+SEEDS ?= 1 2 3
+test-seeds: $(STAMP)
+	@set -e; for s in $(SEEDS); do \
+		echo "== test-seeds: LIPBOOK_SEED=$$s"; \
+		LIPBOOK_SEED=$$s OMP_NUM_THREADS=1 $(call pytest,--nbmake -n $(JOBS) book/); \
+	done
+	@echo "== test-seeds: LIPBOOK_SEED=0 ATEN_CPU_CAPABILITY=default"
+	LIPBOOK_SEED=0 ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 $(call pytest,--nbmake -n $(JOBS) book/)
+
+# On a machine with an NVIDIA GPU: the `cuda` tests (which must not be skipped here), every
+# chapter on the GPU (LIPBOOK_DEVICE=cuda), and the benchmarks with --device cuda.
+test-gpu: $(STAMP)
+	@$(BIN)/python -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else \
+		'test-gpu: torch sees no CUDA device (torch ' + torch.__version__ + ')')"
+	$(call pytest,tests -m cuda -rs)
+	LIPBOOK_DEVICE=cuda $(call pytest,--nbmake book/)
+	$(BIN)/python benchmarks/train_step.py --device cuda --widths 128
+	$(BIN)/python benchmarks/sweep.py --device cuda --widths 128
+	$(BIN)/python benchmarks/playground.py --device cuda
 
 # The steps of `make test` one at a time.
 lint: $(STAMP)

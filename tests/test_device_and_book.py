@@ -35,6 +35,39 @@ def test_seed_everything_makes_global_draws_repeat():
         lipbook.seed_everything(-1)
 
 
+def test_seed_everything_takes_numpy_integers_and_refuses_what_numpy_cannot_seed():
+    lipbook.seed_everything(np.int64(5))
+    a = torch.rand(2)
+    torch.manual_seed(5)
+    assert torch.equal(a, torch.rand(2))
+    for bad in (2**40, 1.0, True):
+        with pytest.raises(ValueError, match="seed"):
+            lipbook.seed_everything(bad)
+
+
+def test_book_seed_derives_every_chapter_seed_from_lipbook_seed(monkeypatch):
+    monkeypatch.delenv("LIPBOOK_SEED", raising=False)
+    assert [lipbook.book_seed(i) for i in (0, 1, 7)] == [0, 1, 7]  # the published book's seeds
+    assert lipbook.book_seed() == 0
+    monkeypatch.setenv("LIPBOOK_SEED", "3")
+    assert [lipbook.book_seed(i) for i in (0, 1, 7)] == [3000, 3001, 3007]  # read on every call
+    monkeypatch.setenv("LIPBOOK_SEED", " ")
+    assert lipbook.book_seed(2) == 2  # blank means the default
+
+
+@pytest.mark.parametrize("bad", ["-1", "x", "1.5", "99999999"])
+def test_a_bad_lipbook_seed_names_the_variable_and_the_range(monkeypatch, bad):
+    monkeypatch.setenv("LIPBOOK_SEED", bad)
+    with pytest.raises(ValueError, match=r"LIPBOOK_SEED=.* must be an integer in \[0, "):
+        lipbook.book_seed()
+
+
+@pytest.mark.parametrize("bad", [-1, 1000, 1.0, True])
+def test_book_seed_index_is_an_int_below_the_stride(bad):
+    with pytest.raises(ValueError, match=r"i must be an int in \[0, 1000\)"):
+        lipbook.book_seed(bad)
+
+
 def test_glue_returns_plain_python_numbers():
     # myst-nb is installed in the test environment, so glue really runs (outside a kernel it
     # only displays); what matters for the -W build is the type it stores

@@ -46,8 +46,9 @@ if install_from:
 import lipbook
 
 device = lipbook.get_device()
-lipbook.seed_everything(0)
-print(f"lipbook {lipbook.__version__}, device: {device}")"""
+SEED = lipbook.book_seed()  # LIPBOOK_SEED (default 0); every seed below derives from it
+lipbook.seed_everything(SEED)
+print(f"lipbook {lipbook.__version__}, device: {device}, book seed: {SEED}")"""
 
 # What a chapter may import besides the standard library: lipbook and its runtime
 # dependencies (pyproject.toml), by import name, plus IPython (ipywidgets depends on it).

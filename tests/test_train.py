@@ -2,14 +2,22 @@
 
 import dataclasses
 import math
-from types import SimpleNamespace
 
 import pytest
 import torch
 
 from lipbook import toy
 from lipbook.lipschitz import upper_bound
-from lipbook.train import METHODS, TrainingDiverged, WGANConfig, still_falling, sweep, train
+from lipbook.train import (
+    METHODS,
+    TrainingDiverged,
+    TrainResult,
+    WGANConfig,
+    sweep,
+    sweep_seeds,
+    train,
+    trend,
+)
 from lipbook.wasserstein import exact_w1
 
 TINY = dict(hidden=16, depth=2, batch=32, steps=4, critic_steps=2, eval_every=2,
@@ -144,12 +152,47 @@ def test_bad_sweep_name_or_values_raise():
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_trains_on_the_gpu_and_keeps_everything_there():
-    r = train(WGANConfig(**{**TINY, "device": "cuda"}))
-    assert all(p.device.type == "cuda" for p in r.critic.parameters())
-    assert all(p.device.type == "cuda" for p in r.generator.parameters())
-    assert r.samples.device.type == "cuda"
-    assert r.critic(torch.randn(3, 2, device="cuda")).device.type == "cuda"
+def test_a_gpu_run_starts_from_the_cpu_runs_numbers_and_returns_cpu_modules():
+    cfg = WGANConfig(**{**TINY, "dtype": "float64", "steps": 6})
+    on_cpu, on_gpu = train(cfg), train(dataclasses.replace(cfg, device="cuda"))
+    # the results live on the CPU, whatever device trained
+    assert all(p.device.type == "cpu" for p in on_gpu.critic.parameters())
+    assert all(p.device.type == "cpu" for p in on_gpu.generator.parameters())
+    assert on_gpu.samples.device.type == "cpu"
+    # same draws: after the first evaluation both runs differ by rounding only
+    for key in ("critic_loss", "dual_w1", "exact_w1"):
+        assert on_gpu.history[key] == pytest.approx(on_cpu.history[key], abs=1e-6)
+    assert torch.allclose(on_gpu.samples, on_cpu.samples, atol=1e-6, rtol=0)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", toy.DATASETS)
+def test_toy_sample_on_the_gpu_equals_the_cpu_draw(name):
+    cpu = toy.sample(name, 500, generator=torch.Generator().manual_seed(4))
+    gpu = toy.sample(name, 500, generator=torch.Generator().manual_seed(4), device="cuda")
+    assert gpu.device.type == "cuda" and torch.equal(gpu.cpu(), cpu)
+
+
+def test_every_random_draw_of_the_trainer_comes_from_a_cpu_generator(monkeypatch):
+    made = []
+    real_generator = torch.Generator
+
+    def recording_generator(*args, **kwargs):
+        g = real_generator(*args, **kwargs)
+        made.append(g.device)
+        return g
+
+    monkeypatch.setattr(torch, "Generator", recording_generator)
+    for method in ("gp", "sn", "gran"):
+        train(WGANConfig(method=method, **TINY))
+    assert made and all(d.type == "cpu" for d in made)
+
+
+def test_a_float64_run_on_mps_is_refused_before_training(monkeypatch):
+    cfg = WGANConfig(**{**TINY, "dtype": "float64", "device": "mps"})
+    with pytest.raises(ValueError, match="float64.*MPS"):
+        train(cfg)
 
 
 @pytest.mark.slow
@@ -166,25 +209,58 @@ def test_default_config_covers_all_modes_and_nears_the_noise_floor():
     assert r.history["exact_w1"][-1] <= 2 * floor
 
 
-@pytest.mark.parametrize("w1, tol, expected", [
-    ([6.0, 5.0, 4.0, 3.0, 2.0, 1.0], 0.05, True),   # last third 1.5 < 0.95 x 3.5
-    ([1.0, 1.0, 1.0, 1.0, 1.0, 1.0], 0.0, False),   # flat: not falling even at tol 0
-    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 0.05, False),  # rising
-    ([9.0, 1.0, 1.00, 0.97, 0.96], 0.05, False),    # thirds of one: 0.96 vs 0.97, within 5 %
-    ([9.0, 1.0, 1.00, 0.97, 0.96], 0.005, True),    # ... but more than 0.5 % down
+@pytest.mark.parametrize("curve, expected", [
+    ([6.0, 5.0, 4.0, 3.0, 2.0, 1.0], (1.5 - 3.5) / 3.5),  # falling: negative
+    ([1.0, 1.0, 1.0, 1.0, 1.0, 1.0], 0.0),                # flat
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], (5.5 - 3.5) / 3.5),  # rising: positive, not "below"
+    ([9.0, 1.0, 1.00, 0.97, 0.96], (0.96 - 0.97) / 0.97),  # thirds of one value each
+    ([-2.0, -2.0, -1.0], (-1.0 + 2.0) / 2.0),             # divides by |before|: rising is > 0
 ])
-def test_still_falling_compares_the_last_third_with_the_third_before(w1, tol, expected):
-    result = SimpleNamespace(history={"exact_w1": w1, "dual_w1": [1.0] * len(w1)})
-    assert still_falling(result, tol=tol) is expected
-    assert still_falling(result, "dual_w1", tol=0.0) is False  # the key picks the series
+def test_trend_is_the_signed_change_of_the_last_third_against_the_third_before(curve, expected):
+    assert trend(curve) == pytest.approx(expected, abs=1e-12)
+    result = TrainResult(config=WGANConfig(), history={"exact_w1": curve, "dual_w1": [1.0] * 6},
+                         critic=None, generator=None, samples=None)
+    assert trend(result) == pytest.approx(expected, abs=1e-12)
+    assert trend(result, "dual_w1") == 0.0  # the key picks the series
 
 
-def test_still_falling_rejects_bad_arguments():
-    result = SimpleNamespace(history={"exact_w1": [1.0, 0.5], "dual_w1": [1.0] * 6})
-    with pytest.raises(ValueError, match="at least 3 evaluations"):
-        still_falling(result)
+def test_trend_rejects_bad_arguments():
+    result = TrainResult(config=WGANConfig(), history={"exact_w1": [1.0] * 6}, critic=None,
+                         generator=None, samples=None)
     with pytest.raises(ValueError, match="key"):
-        still_falling(result, "w1")
-    for tol in (-0.1, 1.0, float("nan")):
-        with pytest.raises(ValueError, match="tol"):
-            still_falling(result, "dual_w1", tol)
+        trend(result, "w1")
+    with pytest.raises(ValueError, match="at least 3"):
+        trend([1.0, 0.5])
+    with pytest.raises(ValueError, match="NaN"):
+        trend([1.0, float("nan"), 1.0])
+    with pytest.raises(ValueError, match="third before"):
+        trend([0.0, 0.0, 1.0])
+
+
+def test_sweep_seeds_equals_separate_train_runs_in_float64():
+    cfg = WGANConfig(method="gp", dtype="float64", hidden=32, depth=2, batch=64, steps=20,
+                     critic_steps=2, eval_every=10, eval_samples=64, device="cpu", seed=5)
+    values = [0.1, 10.0]
+    grid = sweep_seeds(cfg, "lam", values, seeds=3)
+    assert [[(r.config.lam, r.config.seed) for r in row] for row in grid] == [
+        [(0.1, 5), (0.1, 6), (0.1, 7)], [(10.0, 5), (10.0, 6), (10.0, 7)]]
+    x = torch.randn(50, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    for row in grid:
+        for r in row:
+            alone = train(r.config)
+            assert torch.allclose(r.critic(x), alone.critic(x), atol=1e-6, rtol=0)
+            assert torch.allclose(r.samples, alone.samples, atol=1e-6, rtol=0)
+            for key in ("critic_loss", "generator_loss", "exact_w1"):
+                assert r.history[key] == pytest.approx(alone.history[key], abs=1e-6)
+    # different seeds are different runs; equal seeds with different λ share their data
+    assert not torch.equal(grid[0][0].samples, grid[0][1].samples)
+
+
+def test_sweep_seeds_takes_a_list_of_seeds_and_rejects_bad_ones():
+    grid = sweep_seeds(WGANConfig(**TINY), "c", [0.01], seeds=[3, 9])
+    assert [r.config.seed for r in grid[0]] == [3, 9]
+    for bad in (0, [], [1, 1], True):
+        with pytest.raises(ValueError, match="seeds"):
+            sweep_seeds(WGANConfig(**TINY), "c", [0.01], seeds=bad)
+    with pytest.raises(ValueError, match="name"):
+        sweep_seeds(WGANConfig(**TINY), "seed", [1, 2])

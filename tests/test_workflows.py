@@ -1,7 +1,8 @@
 """The GitHub Actions workflows are valid (offline: check-jsonschema's built-in schema) and do
 what the README says: publish on pushes to main, `make test` on pull requests, CPU-only torch;
 CI (.ci/run) installs the system packages the README lists and runs `make test`, then
-`make test-fresh`, which runs the README's two commands."""
+`make test-seeds` (the notebooks under other book seeds and CPU kernels), then `make test-fresh`,
+which runs the README's two commands."""
 
 import pathlib
 import re
@@ -53,4 +54,4 @@ def test_the_readme_gives_two_commands_and_ci_installs_its_system_packages():
     apt = set(re.search(r"APT_PACKAGES=\((.*?)\)", run, re.S).group(1).split())
     assert listed == apt == {"chromium", "chromium-driver"}
     steps = [line.strip() for line in run.splitlines() if line.startswith("make ")]
-    assert steps == ["make test", "make test-fresh"]
+    assert steps == ["make test", "make test-seeds", "make test-fresh"]

@@ -2,7 +2,7 @@
 
 Every chapter imports it. Modules, one concept each:
 
-- :mod:`lipbook.device`       where tensors live, and seeding
+- :mod:`lipbook.device`       where tensors live, and seeding (``book_seed``: LIPBOOK_SEED)
 - :mod:`lipbook.toy`          2D target distributions and mode coverage
 - :mod:`lipbook.nets`         MLP critics and generators, batched over K settings
 - :mod:`lipbook.constraints`  clipping, gradient penalty, spectral norm, GN, GraN
@@ -16,11 +16,11 @@ Every chapter imports it. Modules, one concept each:
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .device import get_device, seed_everything
+from .device import book_seed, get_device, seed_everything
 
 try:
     __version__ = version("lipbook")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0+unknown"
 
-__all__ = ["get_device", "seed_everything", "__version__"]
+__all__ = ["book_seed", "get_device", "seed_everything", "__version__"]

@@ -129,8 +129,8 @@ class MLPBackprop:
     def backward(self, grad_out: torch.Tensor, weights):
         """(1) and (2) after :meth:`forward` on the same rows: ``(dW, db)`` of the loss whose
         gradient with respect to the output is ``grad_out`` ``[K, N, out]``."""
-        buf = self._buffers(grad_out.shape[1])
         n = grad_out.shape[1]
+        buf = self._buffers(n)
         delta = self._deltas(buf, weights, grad_out)
         self._weight_grads(0, delta[0], buf["x"], n)
         for i in range(1, len(weights) - 1):
@@ -142,10 +142,9 @@ class MLPBackprop:
     def input_grad(self, weights, biases, x: torch.Tensor, scale: float):
         """``(f(x) [K, N, 1], scale·∇ₓf(x) [K, N, in])`` for a scalar-output MLP, by (1) with
         s = ``scale``: the generator step's loss −(1/B) Σ f(g(z)) has ∂/∂g(z) = −(1/B) ∇f."""
+        f = self.forward(x, weights, biases)
         buf = self._buffers(x.shape[1])
-        buf["x"].copy_(x)
         buf["seed"].fill_(scale)
-        f = self._forward(buf, weights, biases)
         delta = self._deltas(buf, weights, buf["seed"])
         return f, torch.bmm(delta[0], weights[0])  # W_1ᵀ δ_1 as rows, [K, N, in]
 

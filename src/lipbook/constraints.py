@@ -28,6 +28,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .checks import check_nonnegative, check_positive, check_positive_int
+from .device import draw_device
 
 # ---------------------------------------------------------------------------------------------
 # weight clipping (Arjovsky et al., 2017)
@@ -79,7 +80,7 @@ def interpolates(real: torch.Tensor, fake: torch.Tensor, batch_ndim: int = 1,
     """x̂ = t·x_r + (1 − t)·x_g with one t ~ U[0, 1] per sample (Gulrajani et al., Alg. 1)."""
     _check_pair(real, fake)
     shape = real.shape[:batch_ndim] + (1,) * (real.ndim - batch_ndim)  # [B, 1] for [B, d]
-    t = torch.rand(shape, generator=rng, device=real.device, dtype=real.dtype)
+    t = torch.rand(shape, generator=rng, device=draw_device(rng), dtype=real.dtype).to(real.device)
     return (t * real.detach() + (1 - t) * fake.detach()).requires_grad_(True)
 
 
@@ -196,7 +197,8 @@ def power_iteration(W: torch.Tensor, u: torch.Tensor | None = None, n_iter: int 
     if W.ndim not in (2, 3):
         raise ValueError(f"W must be [m, n] or [K, m, n], got shape {tuple(W.shape)}")
     if u is None:
-        u = torch.randn(W.shape[:-1], generator=generator, device=W.device, dtype=W.dtype)
+        u = torch.randn(W.shape[:-1], generator=generator, device=draw_device(generator),
+                        dtype=W.dtype).to(W.device)
     if u.shape != W.shape[:-1]:
         raise ValueError(f"u must have shape {tuple(W.shape[:-1])}, got {tuple(u.shape)}")
     u, v = _power_uv(W, u, n_iter)

@@ -1,12 +1,22 @@
 """Where tensors live, and seeding.
 
+Devices:
 ``get_device()`` picks CUDA when available, else Apple MPS, else the CPU. The environment
 variable ``LIPBOOK_DEVICE`` (``cpu``, ``cuda``, ``cuda:N`` or ``mps``) overrides the choice; it is
 read on every call, so a notebook can change it between cells without re-importing.
+
+Seeds: ``book_seed(i)`` is the i-th seed of a chapter, derived from the book-level seed
+``LIPBOOK_SEED`` (default 0) as ``1000 · LIPBOOK_SEED + i``. With the default the chapters use
+the seeds 0, 1, 2, … they were written with; ``LIPBOOK_SEED=3`` moves every chapter to seeds
+3000, 3001, … at once, which is how ``make test-seeds`` checks that no claim of the book rests
+on one lucky seed. Random draws of the package are always made on the CPU (Mersenne Twister)
+and then moved to the device, because ``torch.Generator(device="cuda")`` is a different stream
+(Philox): the same seed then gives the same numbers on every device.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 import random
 import re
@@ -15,6 +25,9 @@ import numpy as np
 import torch
 
 ENV_VAR = "LIPBOOK_DEVICE"
+SEED_VAR = "LIPBOOK_SEED"
+SEED_STRIDE = 1000  # why: a chapter uses far fewer seeds, so books under two LIPBOOK_SEEDs share none
+MAX_SEED = 2**32 - 1  # NumPy's legacy seeding takes at most 32 bits
 
 
 def _mps_available() -> bool:
@@ -55,14 +68,37 @@ def get_device() -> torch.device:
     return torch.device(wanted)
 
 
+def draw_device(generator: torch.Generator | None) -> torch.device:
+    """Where a random draw from ``generator`` is made: the generator's own device, the CPU when
+    there is none (torch's global CPU generator). The package draws there and moves the result,
+    so a CPU generator gives the same numbers whatever device the tensors end on."""
+    return generator.device if generator is not None else torch.device("cpu")
+
+
+def book_seed(i: int = 0) -> int:
+    """The ``i``-th seed of a chapter: ``1000 · $LIPBOOK_SEED + i`` (``LIPBOOK_SEED`` defaults to 0).
+
+    Every seed a chapter uses comes from here, so that one environment variable re-seeds the
+    whole book. Raises ``ValueError`` when ``i`` is not an int in [0, 1000) or ``LIPBOOK_SEED``
+    is not a non-negative integer.
+    """
+    if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < SEED_STRIDE:
+        raise ValueError(f"i must be an int in [0, {SEED_STRIDE}), got {i!r}")
+    raw = os.environ.get(SEED_VAR, "").strip() or "0"
+    if not raw.isdigit() or int(raw) > MAX_SEED // SEED_STRIDE - 1:
+        raise ValueError(f"{SEED_VAR}={raw!r} must be an integer in [0, {MAX_SEED // SEED_STRIDE - 1}]")
+    return SEED_STRIDE * int(raw) + int(i)
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python's, NumPy's and torch's global generators; return a fresh ``torch.Generator``.
 
     The package itself never reads the global generators during training (every random draw
     goes through an explicit generator); this helper is for notebooks and tests.
     """
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be an int in [0, 2**32 - 1], got {seed!r}")
+    seed = int(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

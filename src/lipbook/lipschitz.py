@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .constraints import GradientNormalized, input_gradient_norm
+from .device import draw_device
 from .nets import GroupSort
 
 GELU_LIP = 1.1289  # max over x of |d/dx x·Φ(x)|, attained at x = √2 (computed in Chapter 2)
@@ -56,8 +57,8 @@ def upper_bound(model: nn.Module) -> float:
     """Product bound Π ‖W_l‖₂ · Π Lip(σ_l) for a feed-forward stack (``nn.Sequential`` of
     ``nn.Linear`` and activations, or a bare ``nn.Linear``).
 
-    ‖W‖₂ is computed exactly (``torch.linalg.matrix_norm(W, 2)``, an SVD) on the weight the
-    layer uses, so for a spectrally normalized layer it is σ/σ̂ ≥ 1. Returns ``inf`` for a
+    ‖W‖₂ is computed exactly (``torch.linalg.matrix_norm(W, 2)``, an SVD, in float64 on the
+    CPU whatever the model's device) on the weight the layer uses, so for a spectrally normalized layer it is σ/σ̂ ≥ 1. Returns ``inf`` for a
     gradient-normalized critic (GN/GraN have no finite global constant). Raises ``ValueError``
     for a layer it cannot bound.
     """
@@ -68,7 +69,8 @@ def upper_bound(model: nn.Module) -> float:
         if isinstance(m, nn.Linear):
             was_training = m.training
             m.eval()  # why: in training mode, reading a spectral-norm weight takes a power step
-            bound *= float(torch.linalg.matrix_norm(m.weight.double(), 2))
+            # float64 on the CPU: Apple's MPS has no float64
+            bound *= float(torch.linalg.matrix_norm(m.weight.detach().cpu().double(), 2))
             m.train(was_training)
         elif (const := activation_constant(m)) is not None:
             bound *= const
@@ -109,7 +111,8 @@ def lower_bound(model: nn.Module, x: torch.Tensor, steps: int = 100,
     spread = float(pts.std(dim=0).mean()) if len(pts) > 1 else 1.0
     for i in range(steps):
         s = 0.5 * spread * (2e-3 ** (i / max(steps - 1, 1)))  # geometric decay to 1e-3·spread
-        noise = torch.randn(pts.shape, generator=generator, device=pts.device, dtype=pts.dtype)
+        noise = torch.randn(pts.shape, generator=generator, device=draw_device(generator),
+                            dtype=pts.dtype).to(pts.device)
         prop = pts + s * noise
         g = gradient_norms(model, prop)
         better = g > best
@@ -124,6 +127,7 @@ def pairwise_slope(model, x: torch.Tensor, y: torch.Tensor) -> float:
 
     ``model``: any callable mapping ``[n, d]`` to ``[n]`` or ``[n, 1]`` (a network, or
     ``torch.sin``). ``x [n, d]``, ``y [m, d]``. A lower bound on the Lipschitz constant.
+    The model runs where ``x`` and ``y`` are; the slopes are computed in float64 on the CPU.
     """
     for name, t in (("x", x), ("y", y)):
         if t.ndim != 2:
@@ -133,10 +137,12 @@ def pairwise_slope(model, x: torch.Tensor, y: torch.Tensor) -> float:
     with torch.enable_grad():  # why: a gradient-normalized critic needs autograd to evaluate
         fx, fy = model(x), model(y)
     exact = "donot_use_mm_for_euclid_dist"  # why: the matmul shortcut loses digits for close pairs
-    fx = fx.detach().reshape(len(x), -1).double()  # [n, o]
-    fy = fy.detach().reshape(len(y), -1).double()  # [m, o]
+    # float64 on the CPU (Apple's MPS has no float64)
+    fx = fx.detach().reshape(len(x), -1).cpu().double()  # [n, o]
+    fy = fy.detach().reshape(len(y), -1).cpu().double()  # [m, o]
     num = torch.cdist(fx, fy, compute_mode=exact)  # ‖f(x_i) − f(y_j)‖, [n, m]
-    den = torch.cdist(x.double(), y.double(), compute_mode=exact)  # [n, m]
+    den = torch.cdist(x.detach().cpu().double(), y.detach().cpu().double(),
+                      compute_mode=exact)  # [n, m]
     ok = den > 0
     if not ok.any():
         raise ValueError("x and y have no pair of distinct points")

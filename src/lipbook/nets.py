@@ -160,7 +160,8 @@ class BatchedMLP(nn.Module):
             _, fan_out, fan_in = W.shape
             for k, g in enumerate(generators):
                 a = he_bound(fan_in) if bound is None else float(bound[k])
-                W[k] = torch.rand(fan_out, fan_in, generator=g, device=W.device) * 2 * a - a
+                # drawn where g lives (the CPU), then copied: the same numbers on every device
+                W[k] = torch.rand(fan_out, fan_in, generator=g, device=g.device) * 2 * a - a
             b.zero_()
 
     def forward(self, x: torch.Tensor, weights: list[torch.Tensor] | None = None) -> torch.Tensor:

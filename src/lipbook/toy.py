@@ -27,6 +27,7 @@ import math
 import torch
 
 from .checks import check_positive_int
+from .device import draw_device
 
 DATASETS = ("8gaussians", "25gaussians", "swissroll", "ring", "checkerboard")
 
@@ -75,14 +76,20 @@ def _check_name(name: str) -> None:
 def sample(name: str, n: int, *, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
     """Draw ``n`` points ``[n, 2]`` (float32) from the toy distribution ``name``.
 
-    ``generator`` (a ``torch.Generator`` on ``device``) makes the draw reproducible; without it
-    torch's global generator is used.
+    ``generator`` makes the draw reproducible; without it torch's global CPU generator is
+    used. The points are drawn where the generator lives (the CPU for a default
+    ``torch.Generator()``) and then moved to ``device`` (default: the generator's device), so
+    one CPU generator gives the same points on every device.
     """
     _check_name(name)
     check_positive_int("n", n)
-    dev = torch.device(device) if device is not None else (
-        generator.device if generator is not None else torch.device("cpu")
-    )
+    dev = draw_device(generator)
+    out = torch.device(device) if device is not None else dev
+    return _sample(name, n, generator, dev).to(out)
+
+
+def _sample(name: str, n: int, generator: torch.Generator | None, dev: torch.device) -> torch.Tensor:
+    """:func:`sample` on the generator's device ``dev``."""
     kw = {"generator": generator, "device": dev}
     if name in MODES:
         sigma = MODES[name][1]

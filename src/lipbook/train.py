@@ -35,6 +35,8 @@ Defaults (``WGANConfig()``): WGAN-GP on ``8gaussians`` at width 128 — see the 
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -202,6 +204,9 @@ class _Run:
         self.K = K = len(configs)
         self.device = torch.device(base.device) if base.device is not None else get_device()
         self.dtype = getattr(torch, base.dtype)
+        if self.dtype == torch.float64 and self.device.type == "mps":
+            raise ValueError("dtype='float64' needs device='cpu' or 'cuda': Apple's MPS has no "
+                             "float64")
         dev, dt = self.device, self.dtype
         col = lambda name: torch.tensor(  # noqa: E731 - per-member hyperparameter, [K, 1, 1]
             [float(getattr(c, name)) for c in configs], device=dev, dtype=dt).view(K, 1, 1)
@@ -211,10 +216,18 @@ class _Run:
         self.same_lr = all(c.lr == base.lr for c in configs)  # why: _step then needs no tensor op
         self.n_power = [c.n_power_iterations for c in configs]
         seeds = [c.seed for c in configs]
-        self.shared = len(set(seeds)) == 1  # one random stream serves every member
-        mk = lambda s: torch.Generator(device=dev).manual_seed(s)  # noqa: E731
-        self.gens = [mk(s) for s in seeds]
+        # Every draw is made on the CPU and then moved: a CUDA generator is another stream
+        # (Philox), so this is what makes a GPU run start from the CPU run's numbers.
+        mk = lambda s: torch.Generator().manual_seed(s)  # noqa: E731
+        self.gens = [mk(s) for s in seeds]  # one per member: each initialises its own weights
         eval_gens = [mk(s + 1_000_003) for s in seeds]  # why: evaluation never moves training
+        # Members that share a seed share every draw: one stream per distinct seed, and
+        # member k reads stream self.stream_of[k] (a settings × seeds grid draws once per seed).
+        distinct = list(dict.fromkeys(seeds))
+        self.stream_of = torch.tensor([distinct.index(s) for s in seeds], device=dev)  # [K]
+        self.first = [seeds.index(s) for s in distinct]  # a member holding each stream
+        self.shared = len(distinct) == 1
+        self.one_each = len(distinct) == K  # why: then stack, no gather
 
         self.D = BatchedMLP(K, 2, 1, base.hidden, base.depth, base.activation, dev).to(dt)
         self.G = BatchedMLP(K, base.z_dim, 2, base.hidden, base.depth, "relu", dev).to(dt)
@@ -230,7 +243,7 @@ class _Run:
             self.backprop = MLPBackprop(dims(self.D), K, slope, dev, dt)
             self.g_backprop = MLPBackprop(dims(self.G), K, 0.0, dev, dt)  # the generator: ReLU
         if base.method == "sn":  # persistent singular vectors u_l [K, m], v_l [K, n]
-            self.v = [self._draw(lambda g, n=W.shape[2]: torch.randn(n, generator=g, device=dev))
+            self.v = [self._draw(lambda g, n=W.shape[2]: torch.randn(n, generator=g))
                       .to(dt).clone() for W in self.D.weights]
             self.u = [torch.zeros(K, W.shape[1], device=dev, dtype=dt) for W in self.D.weights]
             self._power_steps([SN_WARMUP] * K)
@@ -238,12 +251,12 @@ class _Run:
         self.opt_D = self._optimizer(self.D)
         self.opt_G = self._optimizer(self.G)
         n = base.eval_samples
-        self.eval_real = self._draw(lambda g: toy.sample(base.dataset, n, generator=g, device=dev),
+        self.eval_real = self._draw(lambda g: toy.sample(base.dataset, n, generator=g),
                                     eval_gens).to(dt)  # [K, n, 2]
-        self.eval_z = self._draw(lambda g: torch.randn(n, base.z_dim, generator=g, device=dev),
+        self.eval_z = self._draw(lambda g: torch.randn(n, base.z_dim, generator=g),
                                  eval_gens).to(dt)
-        self.eval_fake_fixed = (self._draw(lambda g: toy.sample(base.dataset, n, generator=g, device=dev)
-                                           + CRITIC_ONLY_NOISE * torch.randn(n, 2, generator=g, device=dev),
+        self.eval_fake_fixed = (self._draw(lambda g: toy.sample(base.dataset, n, generator=g)
+                                           + CRITIC_ONLY_NOISE * torch.randn(n, 2, generator=g),
                                            eval_gens).to(dt) if base.critic_only else None)
         self.history = [{k: [] for k in HISTORY_KEYS} for _ in range(K)]
         self.train_seconds = 0.0
@@ -270,20 +283,23 @@ class _Run:
                 p.copy_(b + (p - b) * self.lr_scale.view(-1, *([1] * (p.ndim - 1))))
 
     def _draw(self, fn: Callable[[torch.Generator], torch.Tensor], gens=None) -> torch.Tensor:
-        """One draw per member, ``[K, ...]``; a single draw expanded when seeds are shared."""
+        """One draw per distinct seed, made on the CPU by ``fn(generator)``, moved to the
+        device and laid out per member, ``[K, ...]`` (a single draw expanded when all members
+        share a seed)."""
         gens = self.gens if gens is None else gens
         if self.shared:
-            x = fn(gens[0])
+            x = fn(gens[0]).to(self.device)
             return x.unsqueeze(0).expand(self.K, *x.shape)
-        return torch.stack([fn(g) for g in gens])
+        x = torch.stack([fn(gens[k]) for k in self.first]).to(self.device)  # [S, ...]
+        return x if self.one_each else x[self.stream_of]
 
     def _real(self) -> torch.Tensor:
         cfg = self.cfg
-        return self._draw(lambda g: toy.sample(cfg.dataset, cfg.batch, generator=g,
-                                               device=self.device)).to(self.dtype)  # [K, B, 2]
+        return self._draw(lambda g: toy.sample(cfg.dataset, cfg.batch, generator=g)
+                          ).to(self.dtype)  # [K, B, 2]
 
     def _noise(self, n: int, d: int) -> torch.Tensor:
-        return self._draw(lambda g: torch.randn(n, d, generator=g, device=self.device)).to(self.dtype)
+        return self._draw(lambda g: torch.randn(n, d, generator=g)).to(self.dtype)
 
     def _power_steps(self, counts: list[int]) -> None:
         """Up to max(counts) batched power steps; member k keeps the vector of its counts[k]-th."""
@@ -374,7 +390,7 @@ class _Run:
     def _interpolates(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         """x̂ = t x_r + (1 − t) x_g, one t ~ U[0, 1] per sample, [K, B, 2]."""
         B = self.cfg.batch
-        t = self._draw(lambda g: torch.rand(B, 1, generator=g, device=self.device)).to(self.dtype)
+        t = self._draw(lambda g: torch.rand(B, 1, generator=g)).to(self.dtype)
         return t * real + (1 - t) * fake
 
     def _autograd_critic_grads(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -396,7 +412,7 @@ class _Run:
         return loss.detach()
 
     def _explicit_critic_grads(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """The same loss and gradients by :class:`lipbook.backprop.CriticBackprop` (ReLU
+        """The same loss and gradients by :class:`lipbook.backprop.MLPBackprop` (ReLU
         critics), with the same random draws in the same order."""
         cfg = self.cfg
         x_hat = self._interpolates(real, fake) if cfg.method in ("gp", "lp") else None
@@ -474,16 +490,19 @@ class _Run:
                 + (", or a larger ε" if cfg.method == "gran" else "") + ".")
 
     def result(self, k: int) -> TrainResult:
+        """Member k, on the CPU: results are for analysis (bounds and slopes in float64, which
+        MPS lacks; plots), and CPU copies mean no caller ever mixes devices."""
+        cpu = torch.device("cpu")
         weights = [W.detach() for W in self.critic_weights(training=False)]
-        critic = self.D.member(k, weights)
+        critic = self.D.member(k, weights).to(cpu)
         if self.cfg.method == "gn":
             critic = GradientNormalized(critic)
         elif self.cfg.method == "gran":
             critic = GradientNormalized(critic, self.configs[k].eps)
         return TrainResult(config=self.configs[k],
                            history={key: list(v) for key, v in self.history[k].items()},
-                           critic=critic, generator=self.G.member(k),
-                           samples=self.eval_fake()[k].detach().clone(),
+                           critic=critic, generator=self.G.member(k).to(cpu),
+                           samples=self.eval_fake()[k].detach().to(cpu, copy=True),
                            seconds=self.train_seconds)
 
 
@@ -570,22 +589,64 @@ def sweep(config: WGANConfig, name: str, values: Sequence, callback=None,
     return _run(configs, callback, progress)
 
 
-def still_falling(result: TrainResult, key: str = "exact_w1", tol: float = 0.05) -> bool:
-    """Whether ``result.history[key]`` still goes down at the end of the run: the mean over
-    the last third of the evaluations is more than ``tol`` (relative) below the mean over the
-    third before. The chapters use it to call a run an early snapshot rather than converged.
+def sweep_seeds(config: WGANConfig, name: str, values: Sequence, seeds: int | Sequence[int] = 3,
+                callback=None, progress: bool = False) -> list[list[TrainResult]]:
+    """Train every value of ``name`` with several seeds, all ``len(values) × len(seeds)``
+    members in one batched run (the cost of one sweep of that many members).
 
-    Raises ``ValueError`` for an unknown ``key``, ``tol`` outside [0, 1), or fewer than three
-    evaluations.
+    ``seeds`` is a count S (the seeds ``config.seed``, ``config.seed + 1``, …,
+    ``config.seed + S − 1``) or a list of distinct seeds. Returns ``out[i][j]``: ``values[i]``
+    trained with the j-th seed, equal to ``train`` with those settings (to rounding: members
+    that share a seed share its data, noise and initialisation). A ``callback``'s
+    ``progress.result(k)`` numbers the members row by row, ``k = i · S + j``. ``name`` is one of
+    ``c``, ``lam``, ``eps``, ``n_power_iterations``, ``lr`` (for seeds alone use
+    ``sweep(config, "seed", ...)``).
     """
-    check_choice("key", key, HISTORY_KEYS)
-    tol = check_real("tol", tol, low=0.0, low_inclusive=True)
-    if tol >= 1:
-        raise ValueError(f"tol must be in [0, 1), got {tol}")
-    values = result.history[key]
+    if not isinstance(config, WGANConfig):
+        raise ValueError(f"config must be a WGANConfig, got {type(config).__name__}")
+    check_choice("name", name, tuple(n for n in SWEEPABLE if n != "seed"))
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        seeds = [config.seed + j for j in range(check_positive_int("seeds", seeds))]
+    elif isinstance(seeds, Sequence) and seeds and len(set(seeds)) == len(seeds):
+        seeds = list(seeds)
+    else:
+        raise ValueError(f"seeds must be a count >= 1 or a list of distinct seeds, got {seeds!r}")
+    values = list(values)
+    if not values:
+        raise ValueError("values must hold at least one value")
+    configs = [dataclasses.replace(config, **{name: v, "seed": s}) for v in values for s in seeds]
+    flat = _run(configs, callback, progress)
+    S = len(seeds)
+    return [flat[i * S:(i + 1) * S] for i in range(len(values))]
+
+
+def trend(values, key: str = "exact_w1") -> float:
+    """The book's one convergence test: the signed relative change
+
+        (mean of the last third − mean of the third before) / |mean of the third before|
+
+    of a curve (a sequence of floats, or ``result.history[key]`` of a :class:`TrainResult`).
+    Negative: still falling; positive: rising. "Settled" is ``abs(trend(x)) < tol``, "still
+    falling" is ``trend(x) < -tol``: a conclusion about training is drawn only once the exact W1
+    has stopped falling. Raises ``ValueError`` for an unknown ``key``, fewer than three values,
+    a non-finite value, or a zero mean in the third before.
+    """
+    if isinstance(values, TrainResult):
+        check_choice("key", key, HISTORY_KEYS)
+        values = values.history[key]
+    values = [float(v) for v in values]
     n = len(values) // 3
     if n == 0:
-        raise ValueError(f"still_falling needs at least 3 evaluations of {key}, got {len(values)}")
+        raise ValueError(f"trend needs at least 3 values, got {len(values)}")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError("trend got a NaN or infinite value")
     last = sum(values[-n:]) / n  # mean over the last third
     before = sum(values[-2 * n:-n]) / n  # mean over the third before it
-    return bool(last < (1 - tol) * before)
+    if before == 0:
+        raise ValueError("trend is undefined: the mean of the third before the last is 0")
+    return (last - before) / abs(before)
+
+
+def still_falling(result: TrainResult, key: str = "exact_w1", tol: float = 0.05) -> bool:
+    """``trend(result, key) < -tol``: kept until the chapters use :func:`trend` itself."""
+    return trend(result, key) < -check_real("tol", tol, low=0.0, low_inclusive=True)

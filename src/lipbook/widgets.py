@@ -52,6 +52,7 @@ as early but flickers (7-8/8); width 128 is as good in iterations at twice the c
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import math
@@ -390,21 +391,19 @@ class Playground(W.VBox):
                             f"{_summary(result)}")
 
 
-class _one_cpu_thread:
+@contextlib.contextmanager
+def _one_cpu_thread(device):
     """One torch thread while a CPU run trains in the worker thread (see the module
     docstring); the previous count afterwards. Nothing changes for a GPU run."""
-
-    def __init__(self, device):
-        self.cpu = torch.device(device if device is not None else get_device()).type == "cpu"
-
-    def __enter__(self):
-        if self.cpu:
-            self.before = torch.get_num_threads()
-            torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        if self.cpu:
-            torch.set_num_threads(self.before)
+    if torch.device(device if device is not None else get_device()).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _valid_config(method: str, overrides: dict) -> tuple[WGANConfig, list]:
