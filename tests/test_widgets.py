@@ -62,9 +62,16 @@ def test_a_typed_value_arrives_as_a_front_end_message_and_is_clamped_too():
     assert "λ = 1e+03," in pg.status.value and pg.status.value.startswith("finished")
 
 
-def test_an_override_outside_the_slider_range_is_clamped_too():
-    pg = playground("gran", sync=True, eps=1e6, **TINY)
-    assert pg.result.config.eps == 10.0 and "ε = 10," in pg.status.value
+def test_an_override_outside_the_slider_range_is_refused_not_clamped():
+    pg = playground("gran", sync=True, eps=1e6, **TINY)  # the slider could only show ε = 10
+    assert pg.status.value.startswith(
+        "invalid value: eps=1e+06 is outside the playground's range for it, [0.0001, 10]")
+    assert pg.result is None and pg._pg_started == 0 and pg.slider.value == pytest.approx(1e-2)
+    pg.slider.value = 1.0  # the controls still train
+    assert pg.status.value.startswith("finished") and pg.result.config.eps == 1.0
+    pg = playground("clip", sync=True, steps=20_000, **{k: v for k, v in TINY.items()
+                                                         if k != "steps"})
+    assert "steps=20000 is outside the playground's range for it, [10, 5000]" in pg.status.value
 
 
 def test_nan_set_in_code_shows_the_value_error_not_a_traceback():
@@ -82,8 +89,8 @@ def test_nan_set_in_code_shows_the_value_error_not_a_traceback():
 
 def test_enormous_learning_rate_shows_training_diverged():
     pg = playground("none", sync=True, **{**TINY, "lr": 1e6, "steps": 30})
-    assert pg.slider.description == "lr" and pg.slider.value == 0.1  # clamped to the range
-    pg2 = playground("gp", sync=True, **{**TINY, "lr": 1e6, "steps": 30})
+    assert pg.slider.description == "lr" and "lr=1e+06 is outside" in pg.status.value
+    pg2 = playground("gp", sync=True, **{**TINY, "lr": 1e6, "steps": 30})  # lr: no control
     assert pg2.status.value.startswith("diverged: training diverged at generator iteration")
     assert "smaller learning rate" in pg2.status.value and pg2.result is None
     assert pg2.progress.bar_style == "danger"
@@ -152,8 +159,9 @@ def test_an_invalid_override_shows_the_value_error_and_the_controls_still_train(
     assert pg.status.value.startswith("finished") and pg.result.config.lam == 1.0
     assert pg.result.config.hidden == 64 and pg.result.config.steps == TINY["steps"]
     pg2 = playground("clip", sync=True, **{**TINY, "betas": None})
-    assert pg2.status.value.startswith("invalid value: betas must be a pair (beta1, beta2), got "
-                                       "None (kept betas = (0.5, 0.9);") and pg2.result is None
+    assert pg2.status.value.startswith("invalid value: betas must be a pair (beta1, beta2) in "
+                                       "[0, 1), got None (kept betas = (0.5, 0.9);")
+    assert pg2.result is None
 
 
 def test_a_cpu_run_trains_with_one_torch_thread_and_restores_the_count(monkeypatch):

@@ -27,7 +27,16 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from .checks import check_nonnegative, check_positive, check_positive_int
+from .checks import (
+    check_bool,
+    check_generator,
+    check_module,
+    check_nonnegative,
+    check_points,
+    check_positive,
+    check_positive_int,
+    check_same_device,
+)
 from .device import draw_device
 
 # ---------------------------------------------------------------------------------------------
@@ -41,6 +50,7 @@ def clip_weights_(module: nn.Module, c: float) -> None:
     bypasses autograd's version tracking). This bounds each layer by ‖W‖₂ ≤ ‖W‖_F ≤ c√(mn),
     not by 1 (erratum 8): the critic is K-Lipschitz for a K set by c and the widths.
     """
+    check_module("module", module)
     c = check_positive("c", c)
     with torch.no_grad():
         for p in module.parameters():
@@ -70,6 +80,12 @@ def _with_grad(x: torch.Tensor) -> torch.Tensor:
 
 
 def _check_pair(real: torch.Tensor, fake: torch.Tensor) -> None:
+    check_points("real", real, ndim=None)
+    check_points("fake", fake, ndim=None)
+    check_same_device(real=real, fake=fake)
+    if real.ndim < 2:
+        raise ValueError(f"real and fake must be [B, ...] batches of points, got shape "
+                         f"{tuple(real.shape)}")
     if real.shape != fake.shape:
         raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} "
                          f"and {tuple(fake.shape)}")
@@ -79,6 +95,7 @@ def interpolates(real: torch.Tensor, fake: torch.Tensor, batch_ndim: int = 1,
                  rng: torch.Generator | None = None) -> torch.Tensor:
     """x̂ = t·x_r + (1 − t)·x_g with one t ~ U[0, 1] per sample (Gulrajani et al., Alg. 1)."""
     _check_pair(real, fake)
+    check_generator("rng", rng)
     shape = real.shape[:batch_ndim] + (1,) * (real.ndim - batch_ndim)  # [B, 1] for [B, d]
     t = torch.rand(shape, generator=rng, device=draw_device(rng), dtype=real.dtype).to(real.device)
     return (t * real.detach() + (1 - t) * fake.detach()).requires_grad_(True)
@@ -107,7 +124,9 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
     differentiable w.r.t. the critic's parameters. The penalty holds only where it is sampled
     (erratum 9): far from real and fake points the gradient norm is free.
     """
+    check_module("critic", critic, callable_ok=True)
     lam = check_nonnegative("lam", lam)
+    one_sided = check_bool("one_sided", one_sided)
     x_hat = interpolates(real, fake, rng=rng)  # [B, d]
     grad_norm = input_gradient_norm(critic(x_hat), x_hat)  # [B, 1]
     return penalty_term(grad_norm, lam, one_sided).mean()
@@ -142,15 +161,17 @@ def gradient_normalize(critic: nn.Module, x: torch.Tensor) -> torch.Tensor:
     critic's parameters. ‖∇f̂‖ ≤ 1 inside each linear region of a ReLU critic — not = 1, and not
     globally: f̂ can jump across region boundaries (erratum 5).
     """
-    x = _with_grad(x)
+    check_module("critic", critic, callable_ok=True)
+    x = _with_grad(check_points("x", x, ndim=None))
     f = critic(x)  # [B, 1]
     return gn_transform(f, input_gradient_norm(f, x))
 
 
 def gran_normalize(critic: nn.Module, x: torch.Tensor, eps: float) -> torch.Tensor:
     """GraN-normalized critic output f̂(x) = f(x)‖∇ₓf(x)‖ / (‖∇ₓf(x)‖² + ε), shape ``[B, 1]``."""
+    check_module("critic", critic, callable_ok=True)
     eps = check_positive("eps", eps)
-    x = _with_grad(x)
+    x = _with_grad(check_points("x", x, ndim=None))
     f = critic(x)  # [B, 1]
     return gran_transform(f, input_gradient_norm(f, x), eps)
 
@@ -164,7 +185,7 @@ class GradientNormalized(nn.Module):
 
     def __init__(self, base: nn.Module, eps: float | None = None):
         super().__init__()
-        self.base = base
+        self.base = check_module("base", base)
         self.eps = None if eps is None else check_positive("eps", eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -194,8 +215,13 @@ def power_iteration(W: torch.Tensor, u: torch.Tensor | None = None, n_iter: int 
     u and v (as in the paper and PyTorch); differentiate σ̂ yourself as uᵀWv if needed.
     """
     n_iter = check_positive_int("n_iter", n_iter)
+    check_points("W", W, ndim=None)
     if W.ndim not in (2, 3):
         raise ValueError(f"W must be [m, n] or [K, m, n], got shape {tuple(W.shape)}")
+    check_generator("generator", generator)
+    if u is not None:
+        check_points("u", u, ndim=None)
+        check_same_device(W=W, u=u)
     if u is None:
         u = torch.randn(W.shape[:-1], generator=generator, device=draw_device(generator),
                         dtype=W.dtype).to(W.device)
@@ -264,6 +290,7 @@ def spectral_norm(module: nn.Module, n_power_iterations: int = 1) -> nn.Module:
     not σ̂² as the source notes write (erratum 3) — with one power step per training-mode
     forward, exactly as ``torch.nn.utils.parametrizations.spectral_norm``. Returns ``module``.
     """
+    check_module("module", module)
     check_positive_int("n_power_iterations", n_power_iterations)
     kinds = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
     for m in list(module.modules()):

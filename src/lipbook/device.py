@@ -24,6 +24,8 @@ import re
 import numpy as np
 import torch
 
+from .checks import ArgumentTypeError
+
 ENV_VAR = "LIPBOOK_DEVICE"
 SEED_VAR = "LIPBOOK_SEED"
 SEED_STRIDE = 1000  # why: a chapter uses far fewer seeds, so books under two LIPBOOK_SEEDs share none
@@ -59,13 +61,25 @@ def get_device() -> torch.device:
         if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
+    return check_device(ENV_VAR, wanted)
+
+
+def check_device(name: str, value) -> torch.device:
+    """``value`` (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or a ``torch.device``) as a
+    device usable here, or ``ValueError`` naming ``name``, the allowed values and the devices
+    available on this machine."""
+    if isinstance(value, torch.device):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ArgumentTypeError(f"{name} must be a device name or a torch.device, got "
+                                f"{type(value).__name__}")
     available = available_devices()
-    if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", wanted) or wanted not in available:
+    if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", value) or value not in available:
         raise ValueError(
-            f"{ENV_VAR}={wanted!r} is not a usable device: allowed values are cpu, cuda, "
+            f"{name}={value!r} is not a usable device: allowed values are cpu, cuda, "
             f"cuda:N and mps; available here: {', '.join(available)}"
         )
-    return torch.device(wanted)
+    return torch.device(value)
 
 
 def draw_device(generator: torch.Generator | None) -> torch.device:

@@ -20,6 +20,7 @@ import math
 import torch
 from torch import nn
 
+from .checks import check_generator, check_int, check_module, check_points
 from .constraints import GradientNormalized, input_gradient_norm
 from .device import draw_device
 from .nets import GroupSort
@@ -62,8 +63,9 @@ def upper_bound(model: nn.Module) -> float:
     gradient-normalized critic (GN/GraN have no finite global constant). Raises ``ValueError``
     for a layer it cannot bound.
     """
-    if isinstance(model, GradientNormalized):
-        return math.inf
+    check_module("model", model)
+    if any(isinstance(m, GradientNormalized) for m in model.modules()):
+        return math.inf  # anywhere in the stack, not only at the top
     bound = 1.0
     for m in _layers(model):
         if isinstance(m, nn.Linear):
@@ -83,13 +85,18 @@ def upper_bound(model: nn.Module) -> float:
 
 
 def gradient_norms(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """‖∇ₓ f(x)‖ for each row of ``x`` ``[n, d]``, for a scalar-output model: ``[n]``."""
-    x = x.detach().requires_grad_(True)
+    """‖∇ₓ f(x)‖ for each row of ``x`` ``[n, d]``, for a scalar-output model: ``[n]``.
+    Raises ``ValueError`` when the model's output or gradient is not finite."""
+    check_module("model", model, callable_ok=True)
+    x = check_points("x", x).detach().requires_grad_(True)
     with torch.enable_grad():
         f = model(x)
         if f.shape[-1] != 1 and f.ndim > 1:
             raise ValueError(f"model must have a scalar output per sample, got shape {tuple(f.shape)}")
-        return input_gradient_norm(f, x, create_graph=False).squeeze(-1).detach()
+        norms = input_gradient_norm(f, x, create_graph=False).squeeze(-1).detach()
+    if not bool(torch.isfinite(norms).all()):
+        raise ValueError("the model's gradient norm is NaN or infinite at some points of x")
+    return norms
 
 
 def lower_bound(model: nn.Module, x: torch.Tensor, steps: int = 100,
@@ -101,11 +108,9 @@ def lower_bound(model: nn.Module, x: torch.Tensor, steps: int = 100,
     it. Every value kept is a gradient norm the model really has, so the result is a lower
     bound on K, never above the true constant. Scalar-output models only.
     """
-    if x.ndim != 2:
-        raise ValueError(f"x must be a [n, d] tensor, got shape {tuple(x.shape)}")
-    steps = int(steps)
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
+    check_points("x", x)
+    steps = check_int("steps", steps, low=0)
+    check_generator("generator", generator)
     pts = x.detach().clone()
     best = gradient_norms(model, pts)  # [n]
     spread = float(pts.std(dim=0).mean()) if len(pts) > 1 else 1.0
@@ -129,9 +134,9 @@ def pairwise_slope(model, x: torch.Tensor, y: torch.Tensor) -> float:
     ``torch.sin``). ``x [n, d]``, ``y [m, d]``. A lower bound on the Lipschitz constant.
     The model runs where ``x`` and ``y`` are; the slopes are computed in float64 on the CPU.
     """
-    for name, t in (("x", x), ("y", y)):
-        if t.ndim != 2:
-            raise ValueError(f"{name} must be a [n, d] tensor, got shape {tuple(t.shape)}")
+    check_module("model", model, callable_ok=True)
+    check_points("x", x)
+    check_points("y", y)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x and y must have the same d, got {x.shape[1]} and {y.shape[1]}")
     with torch.enable_grad():  # why: a gradient-normalized critic needs autograd to evaluate
@@ -140,6 +145,8 @@ def pairwise_slope(model, x: torch.Tensor, y: torch.Tensor) -> float:
     # float64 on the CPU (Apple's MPS has no float64)
     fx = fx.detach().reshape(len(x), -1).cpu().double()  # [n, o]
     fy = fy.detach().reshape(len(y), -1).cpu().double()  # [m, o]
+    if not bool(torch.isfinite(fx).all() and torch.isfinite(fy).all()):
+        raise ValueError("the model's output is NaN or infinite at some points of x or y")
     num = torch.cdist(fx, fy, compute_mode=exact)  # ‖f(x_i) − f(y_j)‖, [n, m]
     den = torch.cdist(x.detach().cpu().double(), y.detach().cpu().double(),
                       compute_mode=exact)  # [n, m]

@@ -26,7 +26,7 @@ import math
 import torch
 from torch import nn
 
-from .checks import check_choice, check_positive_int
+from .checks import check_choice, check_generator, check_int, check_positive_int
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "maxmin", "groupsort")
 GROUPSORT_SIZE = 4  # group size of activation="groupsort"; "maxmin" is group size 2
@@ -72,9 +72,8 @@ def layer_dims(in_dim: int, out_dim: int, hidden: int, depth: int) -> list[tuple
     check_positive_int("in_dim", in_dim)
     check_positive_int("out_dim", out_dim)
     check_positive_int("hidden", hidden)
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
-        raise ValueError(f"depth must be an int >= 0 (number of hidden layers), got {depth!r}")
-    dims = [in_dim] + [hidden] * depth + [out_dim]
+    depth = check_int("depth (number of hidden layers)", depth, low=0)
+    dims = [int(in_dim)] + [int(hidden)] * depth + [int(out_dim)]
     return list(zip(dims[:-1], dims[1:]))
 
 
@@ -91,6 +90,7 @@ def mlp(in_dim: int, out_dim: int, hidden: int = 128, depth: int = 3,
     initialisation reproducible.
     """
     check_choice("activation", activation, ACTIVATIONS)
+    check_generator("generator", generator)
     layers: list[nn.Module] = []
     dims = layer_dims(in_dim, out_dim, hidden, depth)
     for i, (fan_in, fan_out) in enumerate(dims):
@@ -194,6 +194,8 @@ class BatchedMLP(nn.Module):
         weights = list(self.weights) if weights is None else weights
         if weights[-1].shape[1] != 1:
             raise ValueError("input_gradient needs a scalar-output network")
+        if len(weights) == 1:  # depth 0, a linear critic: ∇ₓf = W₁ everywhere, [K, B, in]
+            return weights[0].expand(x.shape[0], x.shape[1], weights[0].shape[2])
         slope = LEAKY_SLOPE if self.activation_name == "leaky_relu" else 0.0
         biases = list(self.biases)  # why: slicing a ParameterList builds a new module
         masks = []

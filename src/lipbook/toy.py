@@ -26,8 +26,8 @@ import math
 
 import torch
 
-from .checks import check_positive_int
-from .device import draw_device
+from .checks import check_generator, check_points, check_positive, check_positive_int, check_real
+from .device import check_device, draw_device
 
 DATASETS = ("8gaussians", "25gaussians", "swissroll", "ring", "checkerboard")
 
@@ -53,7 +53,7 @@ MODES = {
 
 def mode_centres(name: str) -> torch.Tensor:
     """The mode centres ``[M, 2]`` of a Gaussian-mixture dataset (8gaussians, 25gaussians)."""
-    if name not in MODES:
+    if not isinstance(name, str) or name not in MODES:
         raise ValueError(
             f"name={name!r} has no modes: mode_centres and mode_coverage take one of "
             f"{tuple(MODES)}"
@@ -69,7 +69,7 @@ def _centres_on(name: str, device: torch.device) -> torch.Tensor:
 
 
 def _check_name(name: str) -> None:
-    if name not in DATASETS:
+    if not isinstance(name, str) or name not in DATASETS:
         raise ValueError(f"unknown dataset name={name!r}: choose one of {DATASETS}")
 
 
@@ -82,9 +82,9 @@ def sample(name: str, n: int, *, generator: torch.Generator | None = None, devic
     one CPU generator gives the same points on every device.
     """
     _check_name(name)
-    check_positive_int("n", n)
-    dev = draw_device(generator)
-    out = torch.device(device) if device is not None else dev
+    n = check_positive_int("n", n)
+    dev = draw_device(check_generator("generator", generator))
+    out = check_device("device", device) if device is not None else dev
     return _sample(name, n, generator, dev).to(out)
 
 
@@ -120,12 +120,12 @@ def mode_coverage(samples: torch.Tensor, name: str, radius: float = 0.1,
     σ ≈ 0.014, so ``radius=0.1`` (≈ 7σ) is strict but fair: a blurry generator that spreads
     mass between the modes does not count as covering them.
     """
-    centres = mode_centres(name).to(samples.device, samples.dtype)
-    if samples.ndim != 2 or samples.shape[1] != 2:
-        raise ValueError(f"samples must be a [n, 2] tensor, got shape {tuple(samples.shape)}")
-    if not radius > 0:
-        raise ValueError(f"radius must be > 0, got {radius}")
-    if not 0 < min_share <= 1:
+    centres = mode_centres(name)
+    check_points("samples", samples, dim=2)
+    centres = centres.to(samples.device, samples.dtype if samples.is_floating_point() else None)
+    radius = check_positive("radius", radius)
+    min_share = check_real("min_share", min_share, low=0.0, low_inclusive=False)
+    if min_share > 1:
         raise ValueError(f"min_share must be in (0, 1], got {min_share}")
     near = torch.cdist(samples, centres) < radius  # [n, M]
     share = near.float().mean(dim=0)  # [M]

@@ -38,7 +38,8 @@ import dataclasses
 import math
 import numbers
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -46,7 +47,16 @@ from torch import nn
 
 from . import toy
 from .backprop import MLPBackprop
-from .checks import check_choice, check_nonnegative, check_positive, check_positive_int, check_real
+from .checks import (
+    ArgumentTypeError,
+    check_bool,
+    check_choice,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+    check_real,
+)
 from .constraints import (
     GradientNormalized,
     _power_uv,
@@ -55,7 +65,7 @@ from .constraints import (
     input_gradient_norm,
     penalty_term,
 )
-from .device import get_device
+from .device import check_device, get_device
 from .nets import LEAKY_SLOPE, BatchedMLP, bjorck
 from .wasserstein import exact_w1
 
@@ -119,34 +129,48 @@ class WGANConfig:
     lr_schedule: str = "linear"  # linear (decay to 0 at `steps`, as WGAN-GP's CIFAR runs) | constant
 
     def __post_init__(self):
+        # Checked and normalised to plain Python values (a NumPy integer seed becomes an int),
+        # so that equal settings compare and print alike. Frozen: hence object.__setattr__.
+        def put(name, value):
+            object.__setattr__(self, name, value)
+
         check_choice("method", self.method, METHODS)
-        check_positive("c", self.c)
-        check_nonnegative("lam", self.lam)
-        check_positive("eps", self.eps)
-        check_positive_int("n_power_iterations", self.n_power_iterations)
+        put("c", check_positive("c", self.c))
+        put("lam", check_nonnegative("lam", self.lam))
+        put("eps", check_positive("eps", self.eps))
+        put("n_power_iterations", check_positive_int("n_power_iterations", self.n_power_iterations))
         check_choice("dataset", self.dataset, toy.DATASETS)
-        check_positive_int("hidden", self.hidden)
-        if isinstance(self.depth, bool) or not isinstance(self.depth, int) or self.depth < 0:
-            raise ValueError(f"depth must be an int >= 0, got {self.depth!r}")
+        put("hidden", check_positive_int("hidden", self.hidden))
+        put("depth", check_int("depth", self.depth, low=0))
         from .nets import ACTIVATIONS  # local: keeps the import list above short
         check_choice("activation", self.activation, ACTIVATIONS)
+        put("orthogonal", check_bool("orthogonal", self.orthogonal))
+        put("critic_only", check_bool("critic_only", self.critic_only))
         for name in ("steps", "critic_steps", "batch", "z_dim", "eval_every", "eval_samples"):
-            check_positive_int(name, getattr(self, name))
+            put(name, check_positive_int(name, getattr(self, name)))
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_positive("lr", self.lr)
+        put("lr", check_positive("lr", self.lr))
         if not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
-        for i, b in enumerate(self.betas):
-            b = check_real(f"betas[{i}]", b, low=0.0, low_inclusive=True)
+            raise ValueError(f"betas must be a pair (beta1, beta2) in [0, 1), got {self.betas!r}")
+        betas = tuple(check_real(f"betas[{i}]", b, low=0.0, low_inclusive=True)
+                      for i, b in enumerate(self.betas))
+        for i, b in enumerate(betas):
             if b >= 1:
                 raise ValueError(f"betas[{i}] must be in [0, 1), got {b}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
+        put("betas", betas)
+        put("seed", check_int("seed", self.seed, low=0))
         check_choice("init", self.init, ("he", "uniform_c"))
         check_choice("dtype", self.dtype, ("float32", "float64"))
         check_choice("lr_schedule", self.lr_schedule, ("constant", "linear"))
-        if self.device is not None and not isinstance(self.device, (str, torch.device)):
-            raise ValueError(f"device must be None, a string or a torch.device, got {self.device!r}")
+        if self.device is not None:  # why: here, not deep inside torch at the first tensor
+            put("device", str(check_device("device", self.device)))
+        for name in ("c", "lam", "eps", "lr"):  # values the run's dtype cannot hold
+            held = torch.tensor(getattr(self, name), dtype=getattr(torch, self.dtype)).item()
+            if not math.isfinite(held) or (held == 0) != (getattr(self, name) == 0):
+                raise ValueError(f"{name}={getattr(self, name)!r} is not representable in "
+                                 f"{self.dtype} (it becomes {held!r}): choose a value within "
+                                 f"{torch.finfo(getattr(torch, self.dtype)).tiny:.3g} to "
+                                 f"{torch.finfo(getattr(torch, self.dtype)).max:.3g}")
 
     @property
     def hyperparameter(self) -> str:
@@ -506,6 +530,43 @@ class _Run:
                            seconds=self.train_seconds)
 
 
+def _check_used(config: WGANConfig, name: str) -> None:
+    """A sweep over a hyperparameter that ``config.method`` ignores would train K identical
+    runs: refuse it, naming the methods that use it."""
+    users = {"c": ("clip",), "lam": ("gp", "lp"), "eps": ("gran",), "n_power_iterations": ("sn",)}
+    if name not in users:  # seed, lr: every method
+        return
+    if config.method in users[name] or (name == "c" and config.init == "uniform_c"):
+        return
+    extra = " (or any method with init='uniform_c')" if name == "c" else ""
+    raise ValueError(f"name={name!r} changes nothing for method={config.method!r}: {name} is "
+                     f"used by {', '.join(users[name])}{extra}; the members would be identical")
+
+
+def _warn_if_degenerate(configs: Sequence[WGANConfig]) -> None:
+    """Warn (once per call) about a clipping box so small that the critic cannot vary.
+
+    With every weight and bias in [−c, c], |f(x) − f(y)| ≤ Π_l c·√(m_l n_l) · ‖x − y‖ (the
+    bound of erratum 8), while |f| itself is about c (the last bias). When the slope bound is
+    below one rounding step of c (the dtype's machine epsilon times c), the float critic is
+    constant over distances of order 1: it cannot tell real from fake points."""
+    from .nets import layer_dims  # local: keeps the import list above short
+
+    for cfg in configs:
+        if cfg.method != "clip":
+            continue
+        slope = math.prod(cfg.c * math.sqrt(i * o)
+                          for i, o in layer_dims(2, 1, cfg.hidden, cfg.depth))
+        resolution = torch.finfo(getattr(torch, cfg.dtype)).eps * cfg.c
+        if slope < resolution:
+            warnings.warn(
+                f"c={cfg.c:g} makes the clipped critic's slope at most {slope:.3g}, below one "
+                f"{cfg.dtype} rounding step of its output (about {resolution:.3g}): the critic "
+                f"is constant up to rounding and cannot tell points apart; choose a larger c",
+                UserWarning, stacklevel=3)
+            return
+
+
 def _swept(configs: Sequence[WGANConfig], k: int) -> str:
     for name in SWEEPABLE:
         if len({getattr(c, name) for c in configs}) > 1:
@@ -514,6 +575,9 @@ def _swept(configs: Sequence[WGANConfig], k: int) -> str:
 
 
 def _run(configs: Sequence[WGANConfig], callback, progress: bool) -> list[TrainResult]:
+    if callback is not None and not callable(callback):
+        raise ArgumentTypeError(f"callback must be callable or None, got {type(callback).__name__}")
+    _warn_if_degenerate(configs)
     run = _Run(configs)
     cfg = run.cfg
     bar = None
@@ -567,7 +631,7 @@ def train(config: WGANConfig, callback: Callable[[Progress], None] | None = None
     :class:`TrainingDiverged` when a loss or weight becomes non-finite.
     """
     if not isinstance(config, WGANConfig):
-        raise ValueError(f"config must be a WGANConfig, got {type(config).__name__}")
+        raise ArgumentTypeError(f"config must be a WGANConfig, got {type(config).__name__}")
     return _run([config], callback, progress)[0]
 
 
@@ -580,13 +644,21 @@ def sweep(config: WGANConfig, name: str, values: Sequence, callback=None,
     ``seed``. Returns one :class:`TrainResult` per value, in order.
     """
     if not isinstance(config, WGANConfig):
-        raise ValueError(f"config must be a WGANConfig, got {type(config).__name__}")
+        raise ArgumentTypeError(f"config must be a WGANConfig, got {type(config).__name__}")
     check_choice("name", name, SWEEPABLE)
+    _check_used(config, name)
+    values = _values(values)
+    configs = [dataclasses.replace(config, **{name: v}) for v in values]
+    return _run(configs, callback, progress)
+
+
+def _values(values) -> list:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ArgumentTypeError(f"values must be a sequence of values, got {values!r}")
     values = list(values)
     if not values:
         raise ValueError("values must hold at least one value")
-    configs = [dataclasses.replace(config, **{name: v}) for v in values]
-    return _run(configs, callback, progress)
+    return values
 
 
 def sweep_seeds(config: WGANConfig, name: str, values: Sequence, seeds: int | Sequence[int] = 3,
@@ -603,17 +675,16 @@ def sweep_seeds(config: WGANConfig, name: str, values: Sequence, seeds: int | Se
     ``sweep(config, "seed", ...)``).
     """
     if not isinstance(config, WGANConfig):
-        raise ValueError(f"config must be a WGANConfig, got {type(config).__name__}")
+        raise ArgumentTypeError(f"config must be a WGANConfig, got {type(config).__name__}")
     check_choice("name", name, tuple(n for n in SWEEPABLE if n != "seed"))
+    _check_used(config, name)
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         seeds = [config.seed + j for j in range(check_positive_int("seeds", seeds))]
     elif isinstance(seeds, Sequence) and seeds and len(set(seeds)) == len(seeds):
         seeds = list(seeds)
     else:
         raise ValueError(f"seeds must be a count >= 1 or a list of distinct seeds, got {seeds!r}")
-    values = list(values)
-    if not values:
-        raise ValueError("values must hold at least one value")
+    values = _values(values)
     configs = [dataclasses.replace(config, **{name: v, "seed": s}) for v in values for s in seeds]
     flat = _run(configs, callback, progress)
     S = len(seeds)

@@ -13,9 +13,13 @@ only when f is 1-Lipschitz (for a K-Lipschitz f, divide it by K).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import ot
 import torch
+
+from .checks import check_module, check_points
 
 
 def _cloud(name: str, t) -> np.ndarray:
@@ -45,12 +49,16 @@ def exact_w1(x, y) -> float:
 
 
 def dual_w1(critic, x: torch.Tensor, y: torch.Tensor) -> float:
-    """The dual objective E_x f − E_y f of a critic f on samples ``x``, ``y`` ``[n, d]``."""
-    for name, t in (("x", x), ("y", y)):
-        if not isinstance(t, torch.Tensor) or t.ndim != 2:
-            raise ValueError(f"{name} must be a 2-D [n, d] tensor")
+    """The dual objective E_x f − E_y f of a critic f on samples ``x``, ``y`` ``[n, d]``
+    (non-empty, finite, equal d); ``ValueError`` rather than a NaN estimate."""
+    check_module("critic", critic, callable_ok=True)
+    check_points("x", x)
+    check_points("y", y)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x and y must have equal d, got {x.shape[1]} and {y.shape[1]}")
     with torch.enable_grad():  # why: a gradient-normalized critic needs autograd to evaluate
-        value = critic(x).mean() - critic(y).mean()
-    return float(value.detach())
+        value = float((critic(x).mean() - critic(y).mean()).detach())
+    if not math.isfinite(value):
+        raise ValueError(f"the critic's dual estimate is {value}: its output is NaN or "
+                         "infinite at some points")
+    return value

@@ -99,10 +99,20 @@ def _fmt(value) -> str:
 
 
 def _device_name(device) -> str:
-    dev = torch.device(device) if device is not None else get_device()
-    if dev.type == "cuda" and dev.index is None:
-        dev = torch.device("cuda", torch.cuda.current_device())
+    """The device a run would use, e.g. "cuda:0"; "unusable" when it cannot be had (an invalid
+    ``LIPBOOK_DEVICE``: the run then reports the ValueError in the status line)."""
+    try:
+        dev = torch.device(device) if device is not None else get_device()
+        if dev.type == "cuda" and dev.index is None:
+            dev = torch.device("cuda", torch.cuda.current_device())
+    except (ValueError, RuntimeError):
+        return "unusable"
     return str(dev)
+
+
+def _slider_range(field: str, bounds, kind: str) -> tuple[float, float]:
+    """The values a slider can show: [10^lo, 10^hi] for a log slider, [lo, hi] otherwise."""
+    return (10 ** bounds[0], 10 ** bounds[1]) if kind == "log" else bounds
 
 
 class Playground(W.VBox):
@@ -126,6 +136,7 @@ class Playground(W.VBox):
             raise ValueError(f"playground: unknown keyword(s) {unknown}; config fields are "
                              f"{fields}")
         base, rejected = _valid_config(method, config_overrides)
+        base, rejected = _within_controls(method, base, config_overrides, rejected)
         self._pg_base = base
         self._pg_sync = bool(sync)
         field, symbol, bounds, kind = SLIDERS[method]
@@ -246,7 +257,10 @@ class Playground(W.VBox):
                     self._pg_cond.notify_all()
                     return
                 self._pg_last_thread = threading.current_thread()
-            self._pg_execute(*pending)
+            try:
+                self._pg_execute(*pending)
+            except Exception as e:  # noqa: BLE001 - the worker must outlive any failure
+                self._pg_fail(f"error: {type(e).__name__}: {e}", e)
 
     def _pg_run_now(self, job) -> None:
         """Run ``job`` to the end before returning (any run in progress stops first).
@@ -292,6 +306,8 @@ class Playground(W.VBox):
             self._pg_generation += 1
             self._pg_pending = None
         self.wait(timeout=30)
+        self.progress.bar_style = ""
+        self._pg_set_status("closed: no run in progress (build a new playground to train)")
         for w in (self.slider, self.no_penalty, self.dataset, self.steps, self.seed,
                   self.progress, self.device_label, self.status, self.image):
             if w is not None:
@@ -310,6 +326,12 @@ class Playground(W.VBox):
         # why: the value is the text itself; only the two characters HTML cannot show escaped
         self.status.value = text.replace("&", "&amp;").replace("<", "&lt;")
 
+    def _pg_fail(self, text: str, error: Exception) -> None:
+        """Show a failed request: the message in the status line, a red progress bar."""
+        self.error, self.result = error, None
+        self.progress.bar_style = "danger"
+        self._pg_set_status(text)
+
     def _pg_draw(self, result) -> float:
         """Render ``result``'s figure into the image; return the seconds it took."""
         t0 = time.perf_counter()
@@ -323,15 +345,9 @@ class Playground(W.VBox):
     def _pg_execute(self, generation: int, job, live: bool) -> None:
         """Run one request in the worker thread: train, redraw, report."""
         if isinstance(job, Exception):
-            self.error, self.result = job, None
-            self.progress.bar_style = "danger"
-            self._pg_set_status(f"invalid value: {job}")
+            self._pg_fail(f"invalid value: {job}", job)
             return
         config = self.config = job
-        with self._pg_cond:
-            self._pg_alive += 1
-            self._pg_peak = max(self._pg_peak, self._pg_alive)
-            self._pg_started += 1
         used = self._pg_used(config)
         self.device_label.value = _device_name(config.device)
         self.progress.max = config.steps
@@ -357,30 +373,28 @@ class Playground(W.VBox):
             self._pg_set_status(f"training: {used}, iteration {progress.step}/"
                                 f"{progress.steps}{_summary(snap)}, {now - start:.1f} s")
 
+        with self._pg_cond:
+            self._pg_alive += 1
+            self._pg_peak = max(self._pg_peak, self._pg_alive)
+            self._pg_started += 1
         try:
             with _one_cpu_thread(config.device):
                 result = train(config, callback)
+            self._pg_draw(result)
         except _Cancelled:
             return  # the newer request's run sets the status
         except TrainingDiverged as e:
-            self.error, self.result = e, None
-            self.progress.bar_style = "danger"
-            self._pg_set_status(f"diverged: {e} ({used})")
+            self._pg_fail(f"diverged: {e} ({used})", e)
             return
-        except ValueError as e:
-            self.error, self.result = e, None
-            self.progress.bar_style = "danger"
-            self._pg_set_status(f"invalid value: {e}")
+        except ValueError as e:  # e.g. LIPBOOK_DEVICE changed to a device not here
+            self._pg_fail(f"invalid value: {e}", e)
             return
         except Exception as e:  # noqa: BLE001 - the playground shows a message, not a traceback
-            self.error, self.result = e, None
-            self.progress.bar_style = "danger"
-            self._pg_set_status(f"error: {type(e).__name__}: {e} ({used})")
+            self._pg_fail(f"error: {type(e).__name__}: {e} ({used})", e)
             return
         finally:
             with self._pg_cond:
                 self._pg_alive -= 1
-        self._pg_draw(result)
         self.error, self.result = None, result
         with self._pg_cond:
             self._pg_finished += 1
@@ -394,7 +408,8 @@ class Playground(W.VBox):
 @contextlib.contextmanager
 def _one_cpu_thread(device):
     """One torch thread while a CPU run trains in the worker thread (see the module
-    docstring); the previous count afterwards. Nothing changes for a GPU run."""
+    docstring); the previous count afterwards. Nothing changes for a GPU run. An unusable
+    device raises ValueError here, inside the run's error handling."""
     if torch.device(device if device is not None else get_device()).type != "cpu":
         yield
         return
@@ -419,6 +434,23 @@ def _valid_config(method: str, overrides: dict) -> tuple[WGANConfig, list]:
     return base, rejected
 
 
+def _within_controls(method: str, base: WGANConfig, overrides: dict, rejected: list):
+    """Overrides a control could not show (a slider clamps silently: ``playground("clip", c=5)``
+    would train c = 1) are rejected too, keeping the default, so the playground never trains
+    a value other than the one asked for without saying so."""
+    field, _, bounds, kind = SLIDERS[method]
+    ranges = {field: _slider_range(field, bounds, kind), "steps": STEPS_RANGE[:2]}
+    default = WGANConfig(**{**PLAYGROUND_DEFAULTS, "method": method})
+    for name, (lo, hi) in ranges.items():
+        value = getattr(base, name)
+        if name in overrides and not (lo * (1 - 1e-9) <= value <= hi * (1 + 1e-9)) and not (
+                name == "lam" and value == 0):  # λ = 0 is the "no penalty" checkbox
+            rejected.append((name, ValueError(
+                f"{name}={value:g} is outside the playground's range for it, [{lo:g}, {hi:g}]")))
+            base = dataclasses.replace(base, **{name: getattr(default, name)})
+    return base, rejected
+
+
 def _summary(result) -> str:
     """", 8/8 modes, W1 = 0.031" for a result (modes only for datasets that have them)."""
     w1 = result.history["exact_w1"][-1] if result.history["exact_w1"] else math.nan
@@ -439,9 +471,13 @@ def playground(method: str, *, sync: bool = False, **config_overrides) -> Playgr
     ``playground("clip", c=0.05, steps=800)``; the slider starts at the method's value. The
     first run is synchronous (the call returns with a finished figure); later changes train in
     a worker thread, or synchronously when ``sync=True``. ``display(pg)`` or a cell ending in
-    ``pg`` shows it. An override that WGANConfig rejects (``lam=-1``) keeps its default, and the
-    status line shows the ``ValueError`` text instead of a first run; the controls stay usable.
-    Raises ``ValueError`` for an unknown method or an unknown keyword.
+    ``pg`` shows it. An override that WGANConfig rejects (``lam=-1``, ``device="gpu"``), or that
+    a control could not show (``c=5``, beyond the slider's [0.001, 1]), keeps its default, and
+    the status line shows the ``ValueError`` text instead of a first run; the controls stay
+    usable. Nothing a control does, and no setting, raises: a failed run (an unusable device, a
+    diverged run, any error) shows its message in the status line and the next change trains
+    again. Raises ``ValueError`` only for an unknown method or an unknown keyword (a call that
+    names no playground). After ``close()`` the status line says "closed".
     """
     return Playground(method, sync=sync, **config_overrides)
 
