@@ -148,10 +148,12 @@ def gn_transform(f: torch.Tensor, grad_norm: torch.Tensor) -> torch.Tensor:
     return f / safe
 
 
-def gran_transform(f: torch.Tensor, grad_norm: torch.Tensor, eps) -> torch.Tensor:
-    """GraN: f̂ = f‖∇f‖ / (‖∇f‖² + ε) (Bhaskara et al., 2022, eq. 5; the paper's 1/τ output
-    scale is left out, i.e. τ = 1). Inside a linear region ‖∇f̂‖ = ‖∇f‖² / (‖∇f‖² + ε) < 1."""
-    return f * grad_norm / (grad_norm.square() + eps)
+def gran_transform(f: torch.Tensor, grad_norm: torch.Tensor, eps, tau=1.0) -> torch.Tensor:
+    """GraN: f̂ = f‖∇f‖ / (τ(‖∇f‖² + ε)) (Bhaskara et al., 2022, eq. 5, with the output scale
+    1/τ the paper writes as its Lipschitz constant K = 1/τ). Inside a linear region
+    ‖∇f̂‖ = ‖∇f‖² / (τ(‖∇f‖² + ε)) < 1/τ: f̂ is piecewise (1/τ)-Lipschitz."""
+    out = f * grad_norm / (grad_norm.square() + eps)
+    return out if isinstance(tau, float) and tau == 1.0 else out / tau
 
 
 def gradient_normalize(critic: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -167,32 +169,38 @@ def gradient_normalize(critic: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return gn_transform(f, input_gradient_norm(f, x))
 
 
-def gran_normalize(critic: nn.Module, x: torch.Tensor, eps: float) -> torch.Tensor:
-    """GraN-normalized critic output f̂(x) = f(x)‖∇ₓf(x)‖ / (‖∇ₓf(x)‖² + ε), shape ``[B, 1]``."""
+def gran_normalize(critic: nn.Module, x: torch.Tensor, eps: float, tau: float = 1.0) -> torch.Tensor:
+    """GraN-normalized critic output f̂(x) = f(x)‖∇ₓf(x)‖ / (τ(‖∇ₓf(x)‖² + ε)), shape
+    ``[B, 1]``; ``tau`` = 1/K sets its piecewise Lipschitz constant K (1 by default)."""
     check_module("critic", critic, callable_ok=True)
     eps = check_positive("eps", eps)
+    tau = check_positive("tau", tau)
     x = _with_grad(check_points("x", x, ndim=None))
     f = critic(x)  # [B, 1]
-    return gran_transform(f, input_gradient_norm(f, x), eps)
+    return gran_transform(f, input_gradient_norm(f, x), eps, tau)
 
 
 class GradientNormalized(nn.Module):
-    """A critic wrapped so that ``forward`` returns its GN (``eps=None``) or GraN output.
+    """A critic wrapped so that ``forward`` returns its GN (``eps=None``) or GraN output
+    (with ``eps`` and GraN's scale ``tau``).
 
     ``.base`` is the raw critic f. There is no finite global Lipschitz constant to certify
     (erratum 5), so :func:`lipbook.lipschitz.upper_bound` returns ``inf`` for it.
     """
 
-    def __init__(self, base: nn.Module, eps: float | None = None):
+    def __init__(self, base: nn.Module, eps: float | None = None, tau: float = 1.0):
         super().__init__()
         self.base = check_module("base", base)
         self.eps = None if eps is None else check_positive("eps", eps)
+        self.tau = check_positive("tau", tau)
+        if self.eps is None and self.tau != 1.0:
+            raise ValueError(f"tau={tau!r} is GraN's scale: it needs eps (GN has no tau)")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.enable_grad():  # why: f̂ needs ∇f even when the caller is under no_grad
             if self.eps is None:
                 return gradient_normalize(self.base, x)
-            return gran_normalize(self.base, x, self.eps)
+            return gran_normalize(self.base, x, self.eps, self.tau)
 
 
 # ---------------------------------------------------------------------------------------------

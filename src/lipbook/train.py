@@ -6,7 +6,9 @@ WGAN (Arjovsky et al., 2017) trains a critic f and a generator g on
 
 approximating "f ∈ 1-Lip" with one of the methods of :mod:`lipbook.constraints`. Each generator
 iteration takes ``critic_steps`` critic updates on L_D = E f(x_g) − E f(x_r) (+ penalty), then
-one generator update on L_G = −E f(g(z)) (Gulrajani et al., 2017, Algorithm 1).
+one generator update on L_G = −E f(g(z)) (Gulrajani et al., 2017, Algorithm 1). ``loss="hinge"``
+or ``"ns"`` replaces L_D and L_G by the losses of :mod:`lipbook.losses` (the ones the GN-GAN and
+GraN-GAN papers train with); the constraint methods are the same.
 
 One code path. The networks are :class:`lipbook.nets.BatchedMLP` with a leading dimension K:
 :func:`sweep` trains K settings (values of c, λ, ε, the power-iteration count, the seed or the
@@ -66,6 +68,7 @@ from .constraints import (
     penalty_term,
 )
 from .device import check_device, get_device
+from .losses import LOSSES, critic_loss, generator_loss
 from .nets import LEAKY_SLOPE, BatchedMLP, bjorck
 from .wasserstein import exact_w1
 
@@ -127,6 +130,8 @@ class WGANConfig:
     eval_samples: int = 512  # held-out points per side for exact W1 and TrainResult.samples
     dtype: str = "float32"  # float32 | float64
     lr_schedule: str = "linear"  # linear (decay to 0 at `steps`, as WGAN-GP's CIFAR runs) | constant
+    loss: str = "wasserstein"  # wasserstein | hinge | ns (lipbook.losses), for every method
+    tau: float = 1.0  # gran: f̂/τ, so f̂ is piecewise (1/τ)-Lipschitz (GraN-GAN's K = 1/τ)
 
     def __post_init__(self):
         # Checked and normalised to plain Python values (a NumPy integer seed becomes an int),
@@ -162,9 +167,11 @@ class WGANConfig:
         check_choice("init", self.init, ("he", "uniform_c"))
         check_choice("dtype", self.dtype, ("float32", "float64"))
         check_choice("lr_schedule", self.lr_schedule, ("constant", "linear"))
+        check_choice("loss", self.loss, LOSSES)
+        put("tau", check_positive("tau", self.tau))
         if self.device is not None:  # why: here, not deep inside torch at the first tensor
             put("device", str(check_device("device", self.device)))
-        for name in ("c", "lam", "eps", "lr"):  # values the run's dtype cannot hold
+        for name in ("c", "lam", "eps", "lr", "tau"):  # values the run's dtype cannot hold
             held = torch.tensor(getattr(self, name), dtype=getattr(torch, self.dtype)).item()
             if not math.isfinite(held) or (held == 0) != (getattr(self, name) == 0):
                 raise ValueError(f"{name}={getattr(self, name)!r} is not representable in "
@@ -261,7 +268,8 @@ class _Run:
         # why: for ReLU critics the explicit passes of lipbook.backprop give autograd's
         # gradients with less memory traffic; GN/GraN and smooth or sorting σ use autograd
         self.backprop = self.g_backprop = None
-        if self.D.piecewise_linear and base.method in EXPLICIT_METHODS and base.depth > 0:
+        if (self.D.piecewise_linear and base.method in EXPLICIT_METHODS and base.depth > 0
+                and base.loss == "wasserstein"):  # why: its output gradients are ±1/B seeds
             dims = lambda net: [(W.shape[2], W.shape[1]) for W in net.weights]  # noqa: E731
             slope = LEAKY_SLOPE if base.activation == "leaky_relu" else 0.0
             self.backprop = MLPBackprop(dims(self.D), K, slope, dev, dt)
@@ -374,7 +382,8 @@ class _Run:
         f = self.D(x, weights)
         if self.cfg.method in ("gn", "gran"):
             norm = self.input_grad_norm(x, f, weights)  # [K, N, 1]
-            f = gn_transform(f, norm) if self.cfg.method == "gn" else gran_transform(f, norm, self.eps)
+            f = (gn_transform(f, norm) if self.cfg.method == "gn"
+                 else gran_transform(f, norm, self.eps, self.cfg.tau))
         return f
 
     # -- one generator iteration --------------------------------------------------------------
@@ -425,7 +434,7 @@ class _Run:
             x.requires_grad_(True)
         weights = self.critic_weights()
         out = self.critic_out(x, weights)  # [K, 2B, 1]
-        loss = out[:, B:].mean(dim=(1, 2)) - out[:, :B].mean(dim=(1, 2))  # [K]
+        loss = critic_loss(cfg.loss, out[:, :B], out[:, B:], keep=1)  # L_D, [K]
         if cfg.method in ("gp", "lp"):
             x_hat = self._interpolates(real, fake).requires_grad_(True)
             f_hat = None if self.D.piecewise_linear else self.D(x_hat, weights)
@@ -465,7 +474,7 @@ class _Run:
             self._set_grads(self.G, *self.g_backprop.backward(d_fake, G_weights[0]))
         else:
             fake = self.G(z)  # [K, B, 2]
-            loss = -self.critic_out(fake, weights).mean(dim=(1, 2))  # [K]
+            loss = generator_loss(cfg.loss, self.critic_out(fake, weights), keep=1)  # L_G, [K]
             self.opt_G.zero_grad(set_to_none=True)
             loss.sum().backward()
         self._step(self.opt_G, self.G)
@@ -522,7 +531,7 @@ class _Run:
         if self.cfg.method == "gn":
             critic = GradientNormalized(critic)
         elif self.cfg.method == "gran":
-            critic = GradientNormalized(critic, self.configs[k].eps)
+            critic = GradientNormalized(critic, self.configs[k].eps, self.cfg.tau)
         return TrainResult(config=self.configs[k],
                            history={key: list(v) for key, v in self.history[k].items()},
                            critic=critic, generator=self.G.member(k).to(cpu),
