@@ -8,10 +8,12 @@ Every chapter imports it. Modules, one concept each:
 - :mod:`lipbook.constraints`  clipping, gradient penalty, spectral norm, GN, GraN
 - :mod:`lipbook.lipschitz`    upper and lower bounds on a network's Lipschitz constant
 - :mod:`lipbook.wasserstein`  exact W1 (POT) and the critic's dual estimate
+- :mod:`lipbook.losses`       the Wasserstein, hinge and non-saturating GAN losses
 - :mod:`lipbook.train`        the toy WGAN trainer (`train`, `sweep`)
 - :mod:`lipbook.plots`        figures and static sweep animations
 - :mod:`lipbook.widgets`      the live playground
 - :mod:`lipbook.book`         helpers for notebooks that also run on Colab
+- :mod:`lipbook.checks`       argument checks, and the bad-input policy every module follows
 """
 
 from importlib.metadata import PackageNotFoundError, version
