@@ -726,7 +726,3 @@ def trend(values, key: str = "exact_w1") -> float:
         raise ValueError("trend is undefined: the mean of the third before the last is 0")
     return (last - before) / abs(before)
 
-
-def still_falling(result: TrainResult, key: str = "exact_w1", tol: float = 0.05) -> bool:
-    """``trend(result, key) < -tol``: kept until the chapters use :func:`trend` itself."""
-    return trend(result, key) < -check_real("tol", tol, low=0.0, low_inclusive=True)
