@@ -76,6 +76,7 @@ METHODS = ("none", "clip", "gp", "lp", "sn", "gn", "gran")
 EXPLICIT_METHODS = ("none", "clip", "gp", "lp", "sn")  # by lipbook.backprop for ReLU critics
 SWEEPABLE = ("c", "lam", "eps", "n_power_iterations", "seed", "lr")
 OPTIMIZERS = ("adam", "rmsprop")
+HYPERPARAMETER = {"clip": "c", "gp": "lam", "lp": "lam", "gran": "eps", "sn": "n_power_iterations"}
 CRITIC_ONLY_NOISE = 1.0  # σ of the fixed "generator" x_r + N(0, σ²I) (WGAN-GP, Fig. 1)
 BJORCK_ITERS = 20  # Björck steps per forward for orthogonal=True (Anil et al. use 15-20)
 SN_WARMUP = 15  # power steps at initialisation, as torch.nn.utils.parametrizations
@@ -182,8 +183,7 @@ class WGANConfig:
     @property
     def hyperparameter(self) -> str:
         """The name of this method's main hyperparameter (the one its slider moves)."""
-        return {"clip": "c", "gp": "lam", "lp": "lam", "gran": "eps",
-                "sn": "n_power_iterations"}.get(self.method, "seed")
+        return HYPERPARAMETER.get(self.method, "seed")
 
 
 class TrainingDiverged(RuntimeError):
@@ -542,14 +542,14 @@ class _Run:
 def _check_used(config: WGANConfig, name: str) -> None:
     """A sweep over a hyperparameter that ``config.method`` ignores would train K identical
     runs: refuse it, naming the methods that use it."""
-    users = {"c": ("clip",), "lam": ("gp", "lp"), "eps": ("gran",), "n_power_iterations": ("sn",)}
-    if name not in users:  # seed, lr: every method
+    users = [m for m, h in HYPERPARAMETER.items() if h == name]
+    if not users:  # seed, lr: every method
         return
-    if config.method in users[name] or (name == "c" and config.init == "uniform_c"):
+    if config.method in users or (name == "c" and config.init == "uniform_c"):
         return
     extra = " (or any method with init='uniform_c')" if name == "c" else ""
     raise ValueError(f"name={name!r} changes nothing for method={config.method!r}: {name} is "
-                     f"used by {', '.join(users[name])}{extra}; the members would be identical")
+                     f"used by {', '.join(users)}{extra}; the members would be identical")
 
 
 def _warn_if_degenerate(configs: Sequence[WGANConfig]) -> None:
@@ -652,16 +652,17 @@ def sweep(config: WGANConfig, name: str, values: Sequence, callback=None,
     members share ``config.seed`` (same data, noise and initialisation) unless ``name`` is
     ``seed``. Returns one :class:`TrainResult` per value, in order.
     """
-    if not isinstance(config, WGANConfig):
-        raise ArgumentTypeError(f"config must be a WGANConfig, got {type(config).__name__}")
-    check_choice("name", name, SWEEPABLE)
-    _check_used(config, name)
-    values = _values(values)
+    values = _sweep_args(config, name, values, SWEEPABLE)
     configs = [dataclasses.replace(config, **{name: v}) for v in values]
     return _run(configs, callback, progress)
 
 
-def _values(values) -> list:
+def _sweep_args(config: WGANConfig, name: str, values, names) -> list:
+    """The checks ``sweep`` and ``sweep_seeds`` share; ``values`` as a non-empty list."""
+    if not isinstance(config, WGANConfig):
+        raise ArgumentTypeError(f"config must be a WGANConfig, got {type(config).__name__}")
+    check_choice("name", name, names)
+    _check_used(config, name)
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise ArgumentTypeError(f"values must be a sequence of values, got {values!r}")
     values = list(values)
@@ -683,17 +684,13 @@ def sweep_seeds(config: WGANConfig, name: str, values: Sequence, seeds: int | Se
     ``c``, ``lam``, ``eps``, ``n_power_iterations``, ``lr`` (for seeds alone use
     ``sweep(config, "seed", ...)``).
     """
-    if not isinstance(config, WGANConfig):
-        raise ArgumentTypeError(f"config must be a WGANConfig, got {type(config).__name__}")
-    check_choice("name", name, tuple(n for n in SWEEPABLE if n != "seed"))
-    _check_used(config, name)
+    values = _sweep_args(config, name, values, tuple(n for n in SWEEPABLE if n != "seed"))
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         seeds = [config.seed + j for j in range(check_positive_int("seeds", seeds))]
     elif isinstance(seeds, Sequence) and seeds and len(set(seeds)) == len(seeds):
         seeds = list(seeds)
     else:
         raise ValueError(f"seeds must be a count >= 1 or a list of distinct seeds, got {seeds!r}")
-    values = _values(values)
     configs = [dataclasses.replace(config, **{name: v, "seed": s}) for v in values for s in seeds]
     flat = _run(configs, callback, progress)
     S = len(seeds)
