@@ -147,6 +147,25 @@ def test_close_stops_a_run_and_bad_arguments_raise():
         playground("gp", widht=3)
 
 
+def test_running_holds_from_the_moment_the_worker_takes_a_request(monkeypatch):
+    """CI once failed here: `running` read the count of training runs, which a request taken
+    by the worker but not yet training (setting up its labels) did not count."""
+    import lipbook.widgets as widgets
+
+    pg = playground("gp", **TINY)
+    seen = []
+    real = widgets._device_name
+
+    def device_name(device):  # called by the worker after it took the request, before train
+        seen.append(pg.running)
+        return real(device)
+
+    monkeypatch.setattr(widgets, "_device_name", device_name)
+    pg.steps.value = 30
+    assert pg.wait(timeout=60) and seen == [True] and not pg.running
+    assert pg.result.config.steps == 30
+
+
 def test_an_invalid_override_shows_the_value_error_and_the_controls_still_train():
     pg = playground("gp", sync=True, **{**TINY, "lam": -1.0, "hidden": 0})
     status = pg.status.value  # the overrides in the order given (TINY's hidden comes first)

@@ -191,6 +191,7 @@ class Playground(W.VBox):
         self._pg_generation = 0  # bumped by every request; a run whose number is old stops
         self._pg_worker = None  # the worker thread while it lives
         self._pg_last_thread = None  # the last worker thread (wait() joins it)
+        self._pg_busy = False  # the worker holds a request (from taking it to its last status)
         self._pg_alive = 0  # training runs in progress (never more than 1)
         self._pg_peak = 0  # the largest _pg_alive seen (for tests)
         self._pg_started = 0  # training runs started
@@ -252,7 +253,9 @@ class Playground(W.VBox):
         while True:
             with self._pg_cond:
                 pending, self._pg_pending = self._pg_pending, None
-                if pending is None or self._pg_closed:
+                # why here: between taking a request and counting its run, `running` stays true
+                self._pg_busy = pending is not None and not self._pg_closed
+                if not self._pg_busy:
                     self._pg_worker = None
                     self._pg_cond.notify_all()
                     return
@@ -294,7 +297,7 @@ class Playground(W.VBox):
     def running(self) -> bool:
         """Whether a training run is in progress or about to start."""
         with self._pg_cond:
-            return self._pg_alive > 0 or self._pg_pending is not None
+            return self._pg_busy or self._pg_pending is not None
 
     def close(self) -> None:
         """Stop any run and close the widgets."""
