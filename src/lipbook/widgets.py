@@ -245,6 +245,11 @@ class Playground(W.VBox):
             self._pg_generation += 1
             self._pg_pending = (self._pg_generation, job, live)
             if self._pg_worker is None:
+                last = self._pg_last_thread
+                if last is not None and last is not threading.current_thread():
+                    # why: a worker that just found nothing to do has only its return left;
+                    # joining it keeps to one worker thread at any moment
+                    last.join()
                 self._pg_worker = threading.Thread(target=self._pg_work, daemon=True,
                                                    name="lipbook-playground")
                 self._pg_worker.start()
