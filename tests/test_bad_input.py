@@ -264,6 +264,8 @@ RAISES = [
      "name='eps' changes nothing for method='gp'"),
     ("sweep-power-gn", lambda: sweep(WGANConfig(method="gn", **TINY), "n_power_iterations",
                                      [1, 2]), ValueError, "changes nothing for method='gn'"),
+    ("sweep-tau-gn", lambda: sweep(WGANConfig(method="gn", **TINY), "tau", [0.5, 2.0]),
+     ValueError, "name='tau' changes nothing for method='gn': tau is used by gran"),
     ("sweep-c-sn", lambda: sweep(WGANConfig(method="sn", **TINY), "c", [0.1, 1.0]), ValueError,
      "name='c' changes nothing"),
     ("sweep-bad-value", lambda: sweep(WGANConfig(**TINY), "lam", [1.0, -1.0]), ValueError,

@@ -52,6 +52,7 @@ def test_clip_keeps_every_critic_parameter_within_c_and_sn_bound_is_about_one():
     ("lam", [0.1, 5.0], "lp"),
     ("c", [0.01, 0.1], "clip"),
     ("eps", [1e-3, 1.0], "gran"),
+    ("tau", [0.5, 2.0], "gran"),
     ("n_power_iterations", [1, 3], "sn"),
     ("seed", [0, 7], "gn"),
     ("lr", [1e-4, 1e-3], "gp"),

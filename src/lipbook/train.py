@@ -74,9 +74,12 @@ from .wasserstein import exact_w1
 
 METHODS = ("none", "clip", "gp", "lp", "sn", "gn", "gran")
 EXPLICIT_METHODS = ("none", "clip", "gp", "lp", "sn")  # by lipbook.backprop for ReLU critics
-SWEEPABLE = ("c", "lam", "eps", "n_power_iterations", "seed", "lr")
+SWEEPABLE = ("c", "lam", "eps", "tau", "n_power_iterations", "seed", "lr")
 OPTIMIZERS = ("adam", "rmsprop")
 HYPERPARAMETER = {"clip": "c", "gp": "lam", "lp": "lam", "gran": "eps", "sn": "n_power_iterations"}
+# the methods each method-specific field changes (tau: GraN's scale, beside its ε)
+USED_BY = {**{h: tuple(m for m, g in HYPERPARAMETER.items() if g == h)
+              for h in HYPERPARAMETER.values()}, "tau": ("gran",)}
 CRITIC_ONLY_NOISE = 1.0  # σ of the fixed "generator" x_r + N(0, σ²I) (WGAN-GP, Fig. 1)
 BJORCK_ITERS = 20  # Björck steps per forward for orthogonal=True (Anil et al. use 15-20)
 SN_WARMUP = 15  # power steps at initialisation, as torch.nn.utils.parametrizations
@@ -242,6 +245,8 @@ class _Run:
         col = lambda name: torch.tensor(  # noqa: E731 - per-member hyperparameter, [K, 1, 1]
             [float(getattr(c, name)) for c in configs], device=dev, dtype=dt).view(K, 1, 1)
         self.c, self.lam, self.eps = col("c"), col("lam"), col("eps")
+        # why a float when every τ is 1: f̂/1.0 is f̂, without one more tensor op per forward
+        self.tau = col("tau") if any(c.tau != 1.0 for c in configs) else 1.0
         self.neg_c = -self.c  # the clipping box [−c, c], built once
         self.lr_scale = col("lr") / base.lr  # why: Adam/RMSprop steps are linear in lr
         self.same_lr = all(c.lr == base.lr for c in configs)  # why: _step then needs no tensor op
@@ -383,7 +388,7 @@ class _Run:
         if self.cfg.method in ("gn", "gran"):
             norm = self.input_grad_norm(x, f, weights)  # [K, N, 1]
             f = (gn_transform(f, norm) if self.cfg.method == "gn"
-                 else gran_transform(f, norm, self.eps, self.cfg.tau))
+                 else gran_transform(f, norm, self.eps, self.tau))
         return f
 
     # -- one generator iteration --------------------------------------------------------------
@@ -531,7 +536,7 @@ class _Run:
         if self.cfg.method == "gn":
             critic = GradientNormalized(critic)
         elif self.cfg.method == "gran":
-            critic = GradientNormalized(critic, self.configs[k].eps, self.cfg.tau)
+            critic = GradientNormalized(critic, self.configs[k].eps, self.configs[k].tau)
         return TrainResult(config=self.configs[k],
                            history={key: list(v) for key, v in self.history[k].items()},
                            critic=critic, generator=self.G.member(k).to(cpu),
@@ -542,7 +547,7 @@ class _Run:
 def _check_used(config: WGANConfig, name: str) -> None:
     """A sweep over a hyperparameter that ``config.method`` ignores would train K identical
     runs: refuse it, naming the methods that use it."""
-    users = [m for m, h in HYPERPARAMETER.items() if h == name]
+    users = USED_BY.get(name, ())
     if not users:  # seed, lr: every method
         return
     if config.method in users or (name == "c" and config.init == "uniform_c"):
@@ -648,7 +653,7 @@ def sweep(config: WGANConfig, name: str, values: Sequence, callback=None,
           progress: bool = False) -> list[TrainResult]:
     """Train ``len(values)`` copies of ``config`` with ``name`` set to each value, at once.
 
-    ``name`` is one of ``c``, ``lam``, ``eps``, ``n_power_iterations``, ``seed``, ``lr``. All
+    ``name`` is one of ``c``, ``lam``, ``eps``, ``tau``, ``n_power_iterations``, ``seed``, ``lr``. All
     members share ``config.seed`` (same data, noise and initialisation) unless ``name`` is
     ``seed``. Returns one :class:`TrainResult` per value, in order.
     """
@@ -681,7 +686,7 @@ def sweep_seeds(config: WGANConfig, name: str, values: Sequence, seeds: int | Se
     trained with the j-th seed, equal to ``train`` with those settings (to rounding: members
     that share a seed share its data, noise and initialisation). A ``callback``'s
     ``progress.result(k)`` numbers the members row by row, ``k = i · S + j``. ``name`` is one of
-    ``c``, ``lam``, ``eps``, ``n_power_iterations``, ``lr`` (for seeds alone use
+    ``c``, ``lam``, ``eps``, ``tau``, ``n_power_iterations``, ``lr`` (for seeds alone use
     ``sweep(config, "seed", ...)``).
     """
     values = _sweep_args(config, name, values, tuple(n for n in SWEEPABLE if n != "seed"))
