@@ -50,7 +50,7 @@ book: $(STAMP)
 # Chromium; skipped, saying how to install it, where chromium and chromedriver are missing).
 test: $(STAMP)
 	$(BIN)/ruff check .
-	OMP_NUM_THREADS=1 $(call pytest,tests -n $(JOBS) -m "not book and not browser")
+	OMP_NUM_THREADS=1 $(call pytest,tests src/lipbook --doctest-modules -n $(JOBS) -m "not book and not browser")
 	OMP_NUM_THREADS=1 $(call pytest,--nbmake -n $(JOBS) book/)
 	$(call pytest,tests/test_book.py tests/test_browser.py -m "book or browser" -rs)
 
@@ -99,7 +99,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 unit: $(STAMP)
-	OMP_NUM_THREADS=1 $(call pytest,tests -n $(JOBS) -m "not book and not browser")
+	OMP_NUM_THREADS=1 $(call pytest,tests src/lipbook --doctest-modules -n $(JOBS) -m "not book and not browser")
 
 notebooks: $(STAMP)
 	OMP_NUM_THREADS=1 $(call pytest,--nbmake -n $(JOBS) book/)

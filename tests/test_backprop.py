@@ -6,7 +6,6 @@ The reference for each member k is the textbook computation on ``BatchedMLP.memb
 """
 
 import dataclasses
-from unittest import mock
 
 import pytest
 import torch
@@ -114,7 +113,7 @@ def test_a_zero_input_gradient_gives_a_finite_zero_penalty_gradient_as_autograd(
 def test_input_grad_equals_autograd(activation):
     net = random_mlp(activation)
     x = points(4).requires_grad_(True)
-    f, grad = backprop_for(net).input_grad(*params(net), x.detach(), scale=-0.5)
+    f, grad = backprop_for(net).input_gradient(*params(net), x.detach(), scale=-0.5)
     (ref,) = torch.autograd.grad(-0.5 * net(x).sum(), x)
     assert torch.allclose(f, net(x).detach(), atol=1e-12)
     assert torch.allclose(grad, ref, atol=1e-12, rtol=1e-10)
@@ -143,9 +142,10 @@ def test_trainer_explicit_path_equals_its_autograd_path(method, extra):
     cfg = WGANConfig(method=method, lam=1.0, dtype="float64", hidden=32, depth=2, batch=64,
                      steps=20, critic_steps=2, eval_every=10, eval_samples=64, device="cpu",
                      **extra)
-    explicit = train(cfg)
-    with mock.patch.object(train_module, "EXPLICIT_METHODS", ()):
-        autograd = train(cfg)
+    explicit = train(dataclasses.replace(cfg, engine="explicit"))
+    autograd = train(dataclasses.replace(cfg, engine="autograd"))
+    auto = train(cfg)  # "auto" takes the explicit engine here: the same run, bit for bit
+    assert auto.history["exact_w1"] == explicit.history["exact_w1"]
     x = points(7, 50)[0]
     with torch.no_grad():
         assert torch.allclose(explicit.critic(x), autograd.critic(x), atol=1e-9, rtol=0)
@@ -164,7 +164,11 @@ def test_trainer_uses_the_explicit_path_exactly_for_relu_critics_without_gn():
                           (dataclasses.replace(base, method="gran"), False),
                           (dataclasses.replace(base, activation="maxmin"), False),
                           (dataclasses.replace(base, depth=0), False)]:
-        assert (run([cfg]).backprop is not None) is explicit, cfg
+        assert run([cfg]).engine.name == ("explicit" if explicit else "autograd"), cfg
+        assert cfg.explicit is explicit
+        if not explicit:  # asked for by name, it is refused with the reason
+            with pytest.raises(ValueError, match="engine='explicit' cannot train this config"):
+                dataclasses.replace(cfg, engine="explicit")
 
 
 @pytest.mark.cuda

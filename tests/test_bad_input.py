@@ -216,6 +216,12 @@ RAISES = [
     ("book-seed-i", lambda: lipbook.book_seed(-1), ValueError, "i must be an int in [0, 1000)"),
     # lipbook.train: WGANConfig
     ("config-method", lambda: WGANConfig(method="wgan"), ValueError, "method='wgan'"),
+    ("config-engine", lambda: WGANConfig(engine="fast"), ValueError,
+     "unknown engine='fast': choose one of"),
+    ("config-engine-gn", lambda: WGANConfig(method="gn", engine="explicit"), ValueError,
+     "engine='explicit' cannot train this config: method='gn'"),
+    ("config-engine-hinge", lambda: WGANConfig(loss="hinge", engine="explicit"), ValueError,
+     "loss='hinge'"),
     ("config-orthogonal", lambda: WGANConfig(orthogonal="no"), ArgumentTypeError,
      "orthogonal must be True or False"),
     ("config-critic-only", lambda: WGANConfig(critic_only="yes"), ArgumentTypeError,
@@ -376,7 +382,7 @@ PG = dict(hidden=8, depth=2, batch=16, steps=10, critic_steps=1, eval_every=5, e
 ])
 def test_a_bad_playground_setting_is_shown_not_raised(method, overrides, text):
     pg = playground(method, sync=True, **{**PG, **overrides})
-    assert text in pg.status.value and pg.result is None and pg._pg_started == 0
+    assert text in pg.status.value and pg.result is None and pg.runner.started == 0
     pg.close()
 
 

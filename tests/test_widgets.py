@@ -1,6 +1,7 @@
 """lipbook.widgets: the playground driven headlessly — set a control, wait, check the image, the
 result and the status line; bad values and divergence give messages; no pile-up of runs."""
 
+import dataclasses
 import threading
 import time
 
@@ -66,7 +67,7 @@ def test_an_override_outside_the_slider_range_is_refused_not_clamped():
     pg = playground("gran", sync=True, eps=1e6, **TINY)  # the slider could only show ε = 10
     assert pg.status.value.startswith(
         "invalid value: eps=1e+06 is outside the playground's range for it, [0.0001, 10]")
-    assert pg.result is None and pg._pg_started == 0 and pg.slider.value == pytest.approx(1e-2)
+    assert pg.result is None and pg.runner.started == 0 and pg.slider.value == pytest.approx(1e-2)
     pg.slider.value = 1.0  # the controls still train
     assert pg.status.value.startswith("finished") and pg.result.config.eps == 1.0
     pg = playground("clip", sync=True, steps=20_000, **{k: v for k, v in TINY.items()
@@ -100,14 +101,14 @@ def test_twenty_rapid_changes_leave_exactly_one_run_then_none():
     pg = playground("gp", **{**TINY, "eval_every": 5})
     pg.steps.value = 60
     assert pg.wait(timeout=120)
-    finished = pg._pg_finished
+    finished = pg.runner.completed
     for i in range(20):
         pg.slider.value = 0.01 * (i + 1)
         assert len(workers()) <= 1
     assert pg.running and len(workers()) == 1
     assert pg.wait(timeout=120)
-    assert pg._pg_peak == 1  # never two training runs at once
-    assert pg._pg_finished == finished + 1  # only the last request ran to the end
+    assert pg.runner.peak == 1  # never two training runs at once
+    assert pg.runner.completed == finished + 1  # only the last request ran to the end
     assert pg.result.config.lam == pytest.approx(0.2)
     assert "λ = 0.2," in pg.status.value
     assert not pg.running and workers() == []
@@ -173,7 +174,7 @@ def test_an_invalid_override_shows_the_value_error_and_the_controls_still_train(
                              "lam must be a finite number >= 0, got -1.0")
     assert status.endswith("(kept hidden = 64, lam = 0.1; change a control to train)")
     assert pg.result is None and isinstance(pg.error, ValueError) and not pg.image.value
-    assert pg.progress.bar_style == "danger" and pg._pg_started == 0  # nothing trained
+    assert pg.progress.bar_style == "danger" and pg.runner.started == 0  # nothing trained
     pg.slider.value = 1.0  # the reader moves the slider: the valid settings train
     assert pg.status.value.startswith("finished") and pg.result.config.lam == 1.0
     assert pg.result.config.hidden == 64 and pg.result.config.steps == TINY["steps"]
@@ -208,3 +209,20 @@ def test_a_cpu_run_trains_with_one_torch_thread_and_restores_the_count(monkeypat
         pg.close()
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_config_passed_whole_is_the_playgrounds_settings():
+    from lipbook.train import WGANConfig
+
+    cfg = WGANConfig(method="clip", c=0.05, **TINY)
+    pg = playground("clip", config=cfg, sync=True)
+    assert pg.result.config == cfg and pg.slider.value == pytest.approx(0.05)
+    pg = playground("clip", config=cfg, sync=True, steps=30)  # overrides apply on top
+    assert pg.result.config == dataclasses.replace(cfg, steps=30)
+    pg = playground("clip", config=dataclasses.replace(cfg, steps=20_000), sync=True)
+    assert "steps=20000 is outside the playground's range for it" in pg.status.value
+    assert pg.result is None and pg.runner.started == 0
+    with pytest.raises(ValueError, match="config.method='clip' differs from method='gp'"):
+        playground("gp", config=cfg)
+    with pytest.raises(TypeError, match="config must be a WGANConfig or None, got dict"):
+        playground("clip", config=dict(c=0.05))

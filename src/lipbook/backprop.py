@@ -42,7 +42,10 @@ from __future__ import annotations
 
 import torch
 
-# σ'(z)·g read off h = σ(z), in one pass, written in place: h > 0 exactly where z > 0
+# σ'(z)·g read off h = σ(z), in one pass, written in place: h > 0 exactly where z > 0.
+# Why ATen's out= overloads, not public ops: the fastest public version (sign h, then a
+# multiply) made the training step 4-12 % slower (README, Performance), where(h > 0, g, 0) and
+# boolean masks 4-12x slower per call; tests/test_backprop.py fails if these overloads change.
 _relu_mask = torch.ops.aten.threshold_backward.grad_input
 _leaky_mask = torch.ops.aten.leaky_relu_backward.grad_input
 
@@ -139,7 +142,7 @@ class MLPBackprop:
         return self.dW, self.db
 
     @torch.no_grad()
-    def input_grad(self, weights, biases, x: torch.Tensor, scale: float):
+    def input_gradient(self, weights, biases, x: torch.Tensor, scale: float):
         """``(f(x) [K, N, 1], scale·∇ₓf(x) [K, N, in])`` for a scalar-output MLP, by (1) with
         s = ``scale``: the generator step's loss −(1/B) Σ f(g(z)) has ∂/∂g(z) = −(1/B) ∇f."""
         f = self.forward(x, weights, biases)

@@ -5,7 +5,8 @@ importable (book build, nbmake) and does nothing otherwise (Colab), so chapters 
 myst-nb directly. Values are converted to plain Python ``int``/``float``/``str`` first: a NumPy 2
 scalar or a 0-d tensor makes a ``{glue:text}`` format spec warn, which fails a ``-W`` build.
 
-``html_table(header, rows, caption)`` is a plain HTML table that looks the same in Jupyter,
+``format_value(value)`` is how a setting reads in labels and status lines (floats to three
+significant digits). ``html_table(header, rows, caption)`` is a plain HTML table that looks the same in Jupyter,
 Colab and the built book (no pandas styling, no extra dependency).
 """
 
@@ -15,6 +16,15 @@ import numbers
 
 import numpy as np
 import torch
+
+
+def format_value(value) -> str:
+    """A setting as labels show it: floats to 3 significant digits, anything else as ``str``.
+
+    >>> format_value(0.00123456), format_value(5), format_value("hinge")
+    ('0.00123', '5', 'hinge')
+    """
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def _plain(value):

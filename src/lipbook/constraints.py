@@ -235,14 +235,15 @@ def power_iteration(W: torch.Tensor, u: torch.Tensor | None = None, n_iter: int 
                         dtype=W.dtype).to(W.device)
     if u.shape != W.shape[:-1]:
         raise ValueError(f"u must have shape {tuple(W.shape[:-1])}, got {tuple(u.shape)}")
-    u, v = _power_uv(W, u, n_iter)
+    u, v = power_steps(W, u, n_iter)
     sigma = (u.unsqueeze(-2) @ W @ v.unsqueeze(-1)).squeeze(-1).squeeze(-1)  # uᵀWv
     return sigma, u, v
 
 
-def _power_uv(W: torch.Tensor, u: torch.Tensor, n_iter: int) -> tuple[torch.Tensor, torch.Tensor]:
+def power_steps(W: torch.Tensor, u: torch.Tensor, n_iter: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """The steps of :func:`power_iteration` without its checks and without σ̂: unit ``(u, v)``
-    after ``n_iter`` steps from ``u`` (normalized first). The trainer calls it on a detached W
+    after ``n_iter`` steps v ← Wᵀu/‖Wᵀu‖, u ← Wv/‖Wv‖ from ``u`` (normalized first), on any
+    leading batch shape ``W [.., m, n]``, ``u [.., m]``. The trainer calls it on a detached W
     every critic update, where σ̂ would be thrown away."""
     u = _normalize(u)
     Wt = W.transpose(-1, -2)

@@ -28,12 +28,13 @@ from matplotlib.lines import Line2D
 from torch import nn
 
 from . import toy
+from .book import format_value
+from .config import swept_field
 
 REAL_COLOR = "tab:orange"
 FAKE_COLOR = "tab:green"
 CMAP = "Blues"  # light to dark: low to high f; orange and green points stand out on it
 ARROWS = 15  # arrows per side of the gradient field
-SWEEPABLE = ("c", "lam", "eps", "n_power_iterations", "seed", "lr")  # as lipbook.train.SWEEPABLE
 TARGET_POINTS = 512  # real points drawn for a result's figure
 TARGET_SEED = 20_221_011  # fixed, so every figure of a dataset shows the same real points
 
@@ -81,24 +82,11 @@ def _values_and_gradients(critic: nn.Module, x: torch.Tensor) -> tuple[torch.Ten
     return f.detach().flatten().cpu().double(), grad.detach().cpu().double()
 
 
-def _format_value(value) -> str:
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
-
-
 def _swept_name(results: Sequence) -> str:
     """The hyperparameter that differs between the members' configs (the method's own one when
     none does, e.g. a single result)."""
     configs = [r.config for r in results]
-    for name in SWEEPABLE:
-        if len({getattr(c, name) for c in configs}) > 1:
-            return name
-    return configs[0].hyperparameter
+    return swept_field(configs) or configs[0].hyperparameter
 
 
 def _target_points(result, n: int = TARGET_POINTS) -> torch.Tensor:
@@ -248,7 +236,7 @@ def training_curves(ax, results, key: str = "exact_w1", *, labels: Sequence[str]
             labels = [results[0].config.method]
         else:
             name = _swept_name(results)
-            labels = [f"{name} = {_format_value(getattr(r.config, name))}" for r in results]
+            labels = [f"{name} = {format_value(getattr(r.config, name))}" for r in results]
     if len(labels) != len(results):
         raise ValueError(f"labels must have one entry per result ({len(results)}), "
                          f"got {len(labels)}")
@@ -287,7 +275,7 @@ def _draw_result(fig: Figure, result, lim: float, resolution: int) -> Figure:
     step = h["step"][-1] if h["step"] else 0
     hp = cfg.hyperparameter
     w1 = h["exact_w1"][-1] if h["exact_w1"] else float("nan")
-    fig.suptitle(f"{cfg.method}, {hp} = {_format_value(getattr(cfg, hp))}, {cfg.dataset}: "
+    fig.suptitle(f"{cfg.method}, {hp} = {format_value(getattr(cfg, hp))}, {cfg.dataset}: "
                  f"iteration {step}/{cfg.steps}, W1 = {w1:.3g}{_modes_text(result)}",
                  fontsize="medium")
     return fig
@@ -320,7 +308,7 @@ def _member_panel(ax, r, name: str, real, lim: float, resolution: int, layout: s
     """One sweep member's critic landscape, titled by ``layout`` with ``{value}`` ("name =
     value") and ``{w1}`` (the final exact W1 and the modes covered) filled in."""
     w1 = r.history["exact_w1"][-1] if r.history["exact_w1"] else float("nan")
-    title = layout.format(value=f"{name} = {_format_value(getattr(r.config, name))}",
+    title = layout.format(value=f"{name} = {format_value(getattr(r.config, name))}",
                           w1=f"{w1:.3g}{_modes_text(r)}")
     critic_landscape(ax, r.critic, real=real, fake=r.samples.detach().cpu(), lim=lim,
                      resolution=resolution, title=title)

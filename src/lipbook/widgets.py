@@ -56,16 +56,19 @@ import contextlib
 import dataclasses
 import io
 import math
-import threading
 import time
 
 import ipywidgets as W
 import torch
 
 from . import toy
+from .book import format_value
+from .checks import ArgumentTypeError
+from .config import METHOD_TABLE, METHODS, WGANConfig
 from .device import get_device
 from .plots import result_figure
-from .train import METHODS, TrainingDiverged, WGANConfig, train
+from .runner import LatestRequestRunner
+from .train import TrainingDiverged, train
 
 PLAYGROUND_DEFAULTS = dict(hidden=64, batch=256, steps=500, lr=2e-3, eval_every=10,
                            eval_samples=256)
@@ -74,28 +77,16 @@ MIN_REDRAW_INTERVAL = 0.5  # seconds between redraws, at least,
 REDRAW_COST_FACTOR = 4  # and at least 4x the last draw's cost: drawing takes <= 1/5 of the time
 STEPS_RANGE = (10, 5000, 10)  # the steps slider: min, max, step
 
-# the control each method gets: (config field, symbol shown, log10 range or int range, kind)
-SLIDERS = {
-    "clip": ("c", "c", (-3.0, 0.0), "log"),
-    "gp": ("lam", "λ", (-3.0, 3.0), "log"),
-    "lp": ("lam", "λ", (-3.0, 3.0), "log"),
-    "gran": ("eps", "ε", (-4.0, 1.0), "log"),
-    "sn": ("n_power_iterations", "power iterations", (1, 10), "int"),
-    "gn": ("lr", "lr", (-5.0, -1.0), "log"),
-    "none": ("lr", "lr", (-5.0, -1.0), "log"),
-}
+# the control each method gets (lipbook.config.METHOD_TABLE): (config field, symbol shown,
+# log10 range or int range, kind)
+SLIDERS = {name: (m.control.field, m.control.symbol, m.control.bounds, m.control.kind)
+           for name, m in METHOD_TABLE.items()}
 
 __all__ = ["playground", "Playground", "PLAYGROUND_DEFAULTS", "SLIDERS"]
 
 
 class _Cancelled(Exception):
     """Raised in the training callback when a newer request is waiting."""
-
-
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
 
 
 def _device_name(device) -> str:
@@ -127,16 +118,24 @@ class Playground(W.VBox):
     last failed run, else None) and ``config`` (the config of the last run requested).
     """
 
-    def __init__(self, method: str, *, sync: bool = False, **config_overrides):
+    def __init__(self, method: str, *, config: WGANConfig | None = None, sync: bool = False,
+                 **config_overrides):
         if method not in METHODS:
             raise ValueError(f"unknown method={method!r}: choose one of {METHODS}")
+        if config is not None and not isinstance(config, WGANConfig):
+            raise ArgumentTypeError(f"config must be a WGANConfig or None, got "
+                                    f"{type(config).__name__}")
+        if config is not None and config.method != method:
+            raise ValueError(f"config.method={config.method!r} differs from method={method!r}")
         fields = tuple(f.name for f in dataclasses.fields(WGANConfig))
         unknown = sorted(set(config_overrides) - set(fields))
         if unknown:
             raise ValueError(f"playground: unknown keyword(s) {unknown}; config fields are "
                              f"{fields}")
-        base, rejected = _valid_config(method, config_overrides)
-        base, rejected = _within_controls(method, base, config_overrides, rejected)
+        default = config if config is not None else WGANConfig(
+            **{**PLAYGROUND_DEFAULTS, "method": method})
+        base, rejected = _valid_config(default, config_overrides)
+        base, rejected = _within_controls(default, base, config_overrides, rejected)
         self._pg_base = base
         self._pg_sync = bool(sync)
         field, symbol, bounds, kind = SLIDERS[method]
@@ -153,7 +152,7 @@ class Playground(W.VBox):
                                       description=symbol, continuous_update=False, style=wide,
                                       layout=W.Layout(width="360px"))
         self.no_penalty = None
-        if method in ("gp", "lp"):
+        if METHOD_TABLE[method].penalty:
             self.no_penalty = W.Checkbox(value=base.lam == 0, description="λ = 0 (no penalty)",
                                          indent=False, layout=W.Layout(width="160px"))
             self.slider.disabled = base.lam == 0
@@ -185,18 +184,10 @@ class Playground(W.VBox):
                 self.status, self.image]
         super().__init__(children=rows)
 
-        # run bookkeeping (all guarded by _pg_cond)
-        self._pg_cond = threading.Condition()
-        self._pg_pending = None  # the newest request not yet started: (generation, job, live)
-        self._pg_generation = 0  # bumped by every request; a run whose number is old stops
-        self._pg_worker = None  # the worker thread while it lives
-        self._pg_last_thread = None  # the last worker thread (wait() joins it)
-        self._pg_busy = False  # the worker holds a request (from taking it to its last status)
-        self._pg_alive = 0  # training runs in progress (never more than 1)
-        self._pg_peak = 0  # the largest _pg_alive seen (for tests)
-        self._pg_started = 0  # training runs started
-        self._pg_finished = 0  # training runs that ran to the end
-        self._pg_closed = False
+        # why a runner: the latest request wins (see the module docstring)
+        self.runner = LatestRequestRunner(
+            self._pg_execute, lambda request, e: self._pg_fail(f"error: {type(e).__name__}: {e}", e),
+            name="lipbook-playground")
 
         controls = [self.slider, self.dataset, self.steps, self.seed]
         if self.no_penalty is not None:
@@ -206,7 +197,7 @@ class Playground(W.VBox):
         if rejected:  # why not raise: the reader fixes the value with the controls shown
             self.error = rejected[0][1]
             self.progress.bar_style = "danger"
-            kept = ", ".join(f"{name} = {_fmt(getattr(base, name))}" for name, _ in rejected)
+            kept = ", ".join(f"{name} = {format_value(getattr(base, name))}" for name, _ in rejected)
             self._pg_set_status("invalid value: " + "; ".join(str(e) for _, e in rejected)
                                 + f" (kept {kept}; change a control to train)")
             return
@@ -239,81 +230,27 @@ class Playground(W.VBox):
     def _pg_submit(self, job, live: bool = True) -> None:
         """Queue ``job`` as the newest request; the run in progress stops at its next callback.
         ``live``: redraw the figure while training (else only at the end)."""
-        with self._pg_cond:
-            if self._pg_closed:
-                return
-            self._pg_generation += 1
-            self._pg_pending = (self._pg_generation, job, live)
-            if self._pg_worker is None:
-                last = self._pg_last_thread
-                if last is not None and last is not threading.current_thread():
-                    # why: a worker that just found nothing to do has only its return left;
-                    # joining it keeps to one worker thread at any moment
-                    last.join()
-                self._pg_worker = threading.Thread(target=self._pg_work, daemon=True,
-                                                   name="lipbook-playground")
-                self._pg_worker.start()
-
-    def _pg_work(self) -> None:
-        while True:
-            with self._pg_cond:
-                pending, self._pg_pending = self._pg_pending, None
-                # why here: between taking a request and counting its run, `running` stays true
-                self._pg_busy = pending is not None and not self._pg_closed
-                if not self._pg_busy:
-                    self._pg_worker = None
-                    self._pg_cond.notify_all()
-                    return
-                self._pg_last_thread = threading.current_thread()
-            try:
-                self._pg_execute(*pending)
-            except Exception as e:  # noqa: BLE001 - the worker must outlive any failure
-                self._pg_fail(f"error: {type(e).__name__}: {e}", e)
+        self.runner.submit((job, live))
 
     def _pg_run_now(self, job) -> None:
-        """Run ``job`` to the end before returning (any run in progress stops first).
-
-        It still trains in the worker thread, the calling thread waiting: measured on a busy
-        2-core machine, torch's two intra-op threads make the main thread's tiny ops wait for a
-        descheduled thread (a 500-iteration run took 145 s there, 18 s in the worker thread).
-        """
-        self._pg_submit(job, live=False)
-        try:
-            self.wait()
-        except KeyboardInterrupt:  # why: interrupting the cell stops the run too
-            with self._pg_cond:
-                self._pg_generation += 1
-                self._pg_pending = None
-            raise
+        """Run ``job`` to the end before returning (any run in progress stops first)."""
+        self.runner.run_now((job, False))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no run is in progress or waiting; False when ``timeout`` passed first."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._pg_cond:
-            ok = self._pg_cond.wait_for(
-                lambda: self._pg_worker is None and self._pg_pending is None, timeout)
-            thread = self._pg_last_thread
-        if ok and thread is not None:
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-            ok = not thread.is_alive()
-        return ok
+        return self.runner.wait(timeout)
 
     @property
     def running(self) -> bool:
         """Whether a training run is in progress or about to start."""
-        with self._pg_cond:
-            return self._pg_busy or self._pg_pending is not None
+        return self.runner.running
 
     def close(self) -> None:
         """Stop any run and close the widgets."""
-        if not hasattr(self, "_pg_cond"):  # why: __init__ raised before the run state existed
+        if not hasattr(self, "runner"):  # why: __init__ raised before the runner existed
             super().close()
             return
-        with self._pg_cond:
-            self._pg_closed = True
-            self._pg_generation += 1
-            self._pg_pending = None
-        self.wait(timeout=30)
+        self.runner.close(timeout=30)
         self.progress.bar_style = ""
         self._pg_set_status("closed: no run in progress (build a new playground to train)")
         for w in (self.slider, self.no_penalty, self.dataset, self.steps, self.seed,
@@ -328,7 +265,7 @@ class Playground(W.VBox):
         value = getattr(config, self._pg_field)
         if self.no_penalty is not None and value == 0:
             return "λ = 0 (no penalty)"
-        return f"{self._pg_symbol} = {_fmt(value)}"
+        return f"{self._pg_symbol} = {format_value(value)}"
 
     def _pg_set_status(self, text: str) -> None:
         # why: the value is the text itself; only the two characters HTML cannot show escaped
@@ -350,8 +287,10 @@ class Playground(W.VBox):
         self.image.value = buf.getvalue()
         return time.perf_counter() - t0
 
-    def _pg_execute(self, generation: int, job, live: bool) -> None:
-        """Run one request in the worker thread: train, redraw, report."""
+    def _pg_execute(self, request, cancelled) -> None:
+        """Run one request ``(job, live)`` in the runner's worker thread: train, redraw,
+        report; stop when ``cancelled()`` (a newer request, or close())."""
+        job, live = request
         if isinstance(job, Exception):
             self._pg_fail(f"invalid value: {job}", job)
             return
@@ -367,7 +306,7 @@ class Playground(W.VBox):
         state = {"next_draw": 0.0}
 
         def callback(progress) -> None:
-            if self._pg_generation != generation:  # a newer request, or close()
+            if cancelled():
                 raise _Cancelled
             self.progress.value = progress.step
             if progress.step == progress.steps:
@@ -381,10 +320,6 @@ class Playground(W.VBox):
             self._pg_set_status(f"training: {used}, iteration {progress.step}/"
                                 f"{progress.steps}{_summary(snap)}, {now - start:.1f} s")
 
-        with self._pg_cond:
-            self._pg_alive += 1
-            self._pg_peak = max(self._pg_peak, self._pg_alive)
-            self._pg_started += 1
         try:
             with _one_cpu_thread(config.device):
                 result = train(config, callback)
@@ -400,12 +335,7 @@ class Playground(W.VBox):
         except Exception as e:  # noqa: BLE001 - the playground shows a message, not a traceback
             self._pg_fail(f"error: {type(e).__name__}: {e} ({used})", e)
             return
-        finally:
-            with self._pg_cond:
-                self._pg_alive -= 1
         self.error, self.result = None, result
-        with self._pg_cond:
-            self._pg_finished += 1
         self.progress.value = config.steps
         self.progress.bar_style = "success"
         self._pg_set_status(f"finished in {time.perf_counter() - start:.1f} s: {used}, "
@@ -429,11 +359,10 @@ def _one_cpu_thread(device):
         torch.set_num_threads(before)
 
 
-def _valid_config(method: str, overrides: dict) -> tuple[WGANConfig, list]:
-    """The playground's config for ``method`` with every override that WGANConfig accepts,
-    and ``[(field, ValueError), ...]`` for those it rejects (those keep their default)."""
-    base = WGANConfig(**{**PLAYGROUND_DEFAULTS, "method": method})
-    rejected = []
+def _valid_config(default: WGANConfig, overrides: dict) -> tuple[WGANConfig, list]:
+    """``default`` with every override that WGANConfig accepts, and ``[(field, ValueError),
+    ...]`` for those it rejects (those keep their default)."""
+    base, rejected = default, []
     for name, value in overrides.items():
         try:
             base = dataclasses.replace(base, **{name: value})
@@ -442,20 +371,23 @@ def _valid_config(method: str, overrides: dict) -> tuple[WGANConfig, list]:
     return base, rejected
 
 
-def _within_controls(method: str, base: WGANConfig, overrides: dict, rejected: list):
+def _within_controls(default: WGANConfig, base: WGANConfig, overrides: dict, rejected: list):
     """Overrides a control could not show (a slider clamps silently: ``playground("clip", c=5)``
     would train c = 1) are rejected too, keeping the default, so the playground never trains
-    a value other than the one asked for without saying so."""
-    field, _, bounds, kind = SLIDERS[method]
+    a value other than the one asked for without saying so. So is a ``config`` whose value is
+    outside a control's range."""
+    field, _, bounds, kind = SLIDERS[default.method]
     ranges = {field: _slider_range(field, bounds, kind), "steps": STEPS_RANGE[:2]}
-    default = WGANConfig(**{**PLAYGROUND_DEFAULTS, "method": method})
+    fallback = WGANConfig(**{**PLAYGROUND_DEFAULTS, "method": default.method})
     for name, (lo, hi) in ranges.items():
         value = getattr(base, name)
-        if name in overrides and not (lo * (1 - 1e-9) <= value <= hi * (1 + 1e-9)) and not (
+        if not (lo * (1 - 1e-9) <= value <= hi * (1 + 1e-9)) and not (
                 name == "lam" and value == 0):  # λ = 0 is the "no penalty" checkbox
             rejected.append((name, ValueError(
                 f"{name}={value:g} is outside the playground's range for it, [{lo:g}, {hi:g}]")))
-            base = dataclasses.replace(base, **{name: getattr(default, name)})
+            keep = getattr(default, name)
+            in_range = lo * (1 - 1e-9) <= keep <= hi * (1 + 1e-9)
+            base = dataclasses.replace(base, **{name: keep if in_range else getattr(fallback, name)})
     return base, rejected
 
 
@@ -471,11 +403,14 @@ def _summary(result) -> str:
     return f"{modes}, W1 = {w1:.3g}"
 
 
-def playground(method: str, *, sync: bool = False, **config_overrides) -> Playground:
+def playground(method: str, *, config: WGANConfig | None = None, sync: bool = False,
+               **config_overrides) -> Playground:
     """The live playground for ``method`` (one of ``none, clip, gp, lp, sn, gn, gran``).
 
-    ``config_overrides`` are :class:`~lipbook.train.WGANConfig` fields that replace the
-    playground's settings (:data:`PLAYGROUND_DEFAULTS`, then the config's defaults), e.g.
+    ``config`` (its ``method`` must be ``method``) replaces the playground's settings
+    (:data:`PLAYGROUND_DEFAULTS`, then the config's defaults), so a chapter passes the config
+    of its own experiments: ``playground("clip", config=FULL)``. ``config_overrides`` are
+    :class:`~lipbook.train.WGANConfig` fields that replace either, e.g.
     ``playground("clip", c=0.05, steps=800)``; the slider starts at the method's value. The
     first run is synchronous (the call returns with a finished figure); later changes train in
     a worker thread, or synchronously when ``sync=True``. ``display(pg)`` or a cell ending in
@@ -487,5 +422,5 @@ def playground(method: str, *, sync: bool = False, **config_overrides) -> Playgr
     again. Raises ``ValueError`` only for an unknown method or an unknown keyword (a call that
     names no playground). After ``close()`` the status line says "closed".
     """
-    return Playground(method, sync=sync, **config_overrides)
+    return Playground(method, config=config, sync=sync, **config_overrides)
 

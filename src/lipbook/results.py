@@ -1,0 +1,96 @@
+"""What a run gives back: :class:`TrainResult` per member, :class:`Progress` for callbacks,
+:class:`TrainingDiverged`, and the book's one convergence test :func:`trend`.
+
+A member's history holds, at every evaluation (each ``eval_every`` generator iterations, and at
+step 0): the step, the mean critic and generator losses since the last evaluation, the critic's
+estimate E f(x_r) − E f(x_g) on held-out sets (``dual_w1``), the exact W1 between generated and
+held-out target points (``exact_w1``, by POT), the mean ‖∇f‖ at those points, and the training
+seconds so far.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from .checks import check_choice
+from .config import WGANConfig
+
+if TYPE_CHECKING:
+    from .train import _Run
+
+__all__ = ["TrainResult", "Progress", "TrainingDiverged", "HISTORY_KEYS", "trend"]
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or a weight became NaN or infinite. The message says at which generator iteration,
+    for which member of a sweep, and what usually fixes it."""
+
+
+@dataclass
+class TrainResult:
+    """One trained member. ``critic`` maps ``[B, 2] -> [B, 1]`` (the constrained critic as
+    trained: W/σ̂ baked in for SN, Björck-orthonormalized weights for ``orthogonal``, wrapped in
+    :class:`~lipbook.constraints.GradientNormalized` for GN/GraN); ``generator`` maps
+    ``[B, z_dim] -> [B, 2]``; ``samples`` are its outputs on the held-out noise
+    (``eval_samples`` points; for ``critic_only`` the fixed noisy set)."""
+
+    config: WGANConfig
+    history: dict[str, list[float]]
+    critic: nn.Module
+    generator: nn.Module
+    samples: torch.Tensor
+    seconds: float = 0.0
+
+
+HISTORY_KEYS = ("step", "critic_loss", "generator_loss", "dual_w1", "exact_w1",
+                "grad_norm_mean", "seconds")
+
+
+@dataclass
+class Progress:
+    """What a ``callback`` receives every ``eval_every`` iterations: the step reached and a way
+    to take a member's current state out as a :class:`TrainResult` (``progress.result(k)``)."""
+
+    step: int
+    steps: int
+    seconds: float
+    _run: _Run = field(repr=False)
+
+    def result(self, k: int = 0) -> TrainResult:
+        return self._run.result(k)
+
+
+def trend(values, key: str = "exact_w1") -> float:
+    """The book's one convergence test: the signed relative change
+
+        (mean of the last third − mean of the third before) / |mean of the third before|
+
+    of a curve (a sequence of floats, or ``result.history[key]`` of a :class:`TrainResult`).
+    Negative: still falling; positive: rising. "Settled" is ``abs(trend(x)) < tol``, "still
+    falling" is ``trend(x) < -tol``: a conclusion about training is drawn only once the exact W1
+    has stopped falling. Raises ``ValueError`` for an unknown ``key``, fewer than three values,
+    a non-finite value, or a zero mean in the third before.
+
+    >>> trend([4.0, 4.0, 2.0, 2.0, 1.0, 1.0])  # the last third's mean is half the one before
+    -0.5
+    """
+    if isinstance(values, TrainResult):
+        check_choice("key", key, HISTORY_KEYS)
+        values = values.history[key]
+    values = [float(v) for v in values]
+    n = len(values) // 3
+    if n == 0:
+        raise ValueError(f"trend needs at least 3 values, got {len(values)}")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError("trend got a NaN or infinite value")
+    last = sum(values[-n:]) / n  # mean over the last third
+    before = sum(values[-2 * n:-n]) / n  # mean over the third before it
+    if before == 0:
+        raise ValueError("trend is undefined: the mean of the third before the last is 0")
+    return (last - before) / abs(before)
+
