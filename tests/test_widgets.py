@@ -155,13 +155,13 @@ def test_running_holds_from_the_moment_the_worker_takes_a_request(monkeypatch):
 
     pg = playground("gp", **TINY)
     seen = []
-    real = widgets._device_name
+    real = widgets.device_name
 
     def device_name(device):  # called by the worker after it took the request, before train
         seen.append(pg.running)
         return real(device)
 
-    monkeypatch.setattr(widgets, "_device_name", device_name)
+    monkeypatch.setattr(widgets, "device_name", device_name)
     pg.steps.value = 30
     assert pg.wait(timeout=60) and seen == [True] and not pg.running
     assert pg.result.config.steps == 30

@@ -90,6 +90,7 @@ USED_BY = {**{h: tuple(m for m, g in HYPERPARAMETER.items() if g == h)
 SWEEPABLE = ("c", "lam", "eps", "tau", "n_power_iterations", "seed", "lr")
 OPTIMIZERS = ("adam", "rmsprop")
 ENGINES = ("auto", "autograd", "explicit")
+CRITIC_ONLY_NOISE = 1.0  # σ of the fixed "generator" x_r + N(0, σ²I) (WGAN-GP, Fig. 1)
 
 
 @dataclass(frozen=True)

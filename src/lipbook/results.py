@@ -1,5 +1,6 @@
-"""What a run gives back: :class:`TrainResult` per member, :class:`Progress` for callbacks,
-:class:`TrainingDiverged`, and the book's one convergence test :func:`trend`.
+"""What a run gives back: :class:`TrainResult` per member, its :class:`Evaluation` history,
+:class:`Progress` for callbacks, :class:`TrainingDiverged`, and the book's one convergence test
+:func:`trend`.
 
 A member's history holds, at every evaluation (each ``eval_every`` generator iterations, and at
 step 0): the step, the mean critic and generator losses since the last evaluation, the critic's
@@ -11,24 +12,38 @@ seconds so far.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
+from . import toy
 from .checks import check_choice
-from .config import WGANConfig
+from .config import CRITIC_ONLY_NOISE, WGANConfig, describe_member
+from .wasserstein import exact_w1
 
 if TYPE_CHECKING:
     from .train import _Run
 
-__all__ = ["TrainResult", "Progress", "TrainingDiverged", "HISTORY_KEYS", "trend"]
+__all__ = ["TrainResult", "Evaluation", "Progress", "TrainingDiverged", "HISTORY_KEYS", "trend"]
 
 
 class TrainingDiverged(RuntimeError):
     """A loss or a weight became NaN or infinite. The message says at which generator iteration,
     for which member of a sweep, and what usually fixes it."""
+
+    @classmethod
+    def at(cls, configs: Sequence[WGANConfig], k: int, step: int) -> TrainingDiverged:
+        """The error for member ``k`` of ``configs`` at generator iteration ``step``."""
+        cfg = configs[k]
+        who = f" (member {k} of {len(configs)}: {describe_member(configs, k)})" if len(configs) > 1 else ""
+        return cls(f"training diverged at generator iteration {step} of {cfg.steps}{who}: "
+                   f"a loss or a weight became NaN or infinite. Try a smaller learning rate "
+                   f"(lr={cfg.lr:g} now, e.g. lr={cfg.lr / 10:g})"
+                   + (", or a smaller λ" if cfg.spec.penalty and cfg.lam > 10 else "")
+                   + (", or a larger ε" if cfg.spec.normalizer == "gran" else "") + ".")
 
 
 @dataclass
@@ -49,6 +64,47 @@ class TrainResult:
 
 HISTORY_KEYS = ("step", "critic_loss", "generator_loss", "dual_w1", "exact_w1",
                 "grad_norm_mean", "seconds")
+
+
+class Evaluation:
+    """The fixed held-out sets of every member, and their histories.
+
+    Drawn from the members' evaluation streams (never the training ones, so evaluating never
+    changes a run): ``eval_samples`` target points ``real`` ``[K, n, 2]``, noise ``z``
+    ``[K, n, z_dim]`` for the generated points, and for ``critic_only`` the fixed noisy set
+    x_r + N(0, σ²I) that stands in for the generator."""
+
+    def __init__(self, configs: Sequence[WGANConfig], members, dtype: torch.dtype):
+        cfg, n, gens = configs[0], configs[0].eval_samples, members.eval_gens
+        self.real = members.draw(lambda g: toy.sample(cfg.dataset, n, generator=g),
+                                 gens).to(dtype)  # [K, n, 2]
+        self.z = members.draw(lambda g: torch.randn(n, cfg.z_dim, generator=g), gens).to(dtype)
+        self.fixed_fake = (members.draw(lambda g: toy.sample(cfg.dataset, n, generator=g)
+                                        + CRITIC_ONLY_NOISE * torch.randn(n, 2, generator=g),
+                                        gens).to(dtype) if cfg.critic_only else None)
+        self.history = [{key: [] for key in HISTORY_KEYS} for _ in configs]
+
+    def fake(self, generator: nn.Module) -> torch.Tensor:
+        """The generated held-out points ``[K, n, 2]`` (the fixed set for ``critic_only``)."""
+        if self.fixed_fake is not None:
+            return self.fixed_fake
+        with torch.no_grad():
+            return generator(self.z)
+
+    def record(self, step: int, seconds: float, critic_loss, gen_loss, fake: torch.Tensor,
+               out: torch.Tensor, norm: torch.Tensor) -> None:
+        """Append one evaluation: ``out`` is f on [real; fake] ``[K, 2n, 1]``, ``norm`` its
+        ‖∇f‖; ``critic_loss``, ``gen_loss`` ``[K]`` the mean losses since the last one."""
+        n = self.real.shape[1]
+        dual = (out[:, :n].mean(dim=(1, 2)) - out[:, n:].mean(dim=(1, 2))).detach()  # [K]
+        for k, h in enumerate(self.history):
+            h["step"].append(step)
+            h["critic_loss"].append(float(critic_loss[k]))
+            h["generator_loss"].append(float(gen_loss[k]))
+            h["dual_w1"].append(float(dual[k]))
+            h["exact_w1"].append(exact_w1(fake[k], self.real[k]))
+            h["grad_norm_mean"].append(float(norm[k].mean()))
+            h["seconds"].append(seconds)
 
 
 @dataclass

@@ -47,11 +47,11 @@ from torch import nn
 from . import constraints, toy
 from .checks import ArgumentTypeError, check_positive_int
 from .config import (
+    CRITIC_ONLY_NOISE,
     METHODS,
     SWEEPABLE,
     WGANConfig,
     check_sweep,
-    describe_member,
     warn_if_degenerate,
 )
 from .constraints import GradientNormalized, gn_transform, gran_transform
@@ -59,13 +59,11 @@ from .device import get_device
 from .engines import engine_for
 from .members import BatchedPowerIteration, Members
 from .nets import BatchedMLP, bjorck
-from .results import HISTORY_KEYS, Progress, TrainingDiverged, TrainResult, trend
-from .wasserstein import exact_w1
+from .results import Evaluation, Progress, TrainingDiverged, TrainResult, trend
 
 __all__ = ["WGANConfig", "train", "sweep", "sweep_seeds", "trend", "TrainResult", "Progress",
            "TrainingDiverged", "METHODS"]
 
-CRITIC_ONLY_NOISE = 1.0  # σ of the fixed "generator" x_r + N(0, σ²I) (WGAN-GP, Fig. 1)
 BJORCK_ITERS = 20  # Björck steps per forward for orthogonal=True (Anil et al. use 15-20)
 SN_WARMUP = 15  # power steps at initialisation, as torch.nn.utils.parametrizations
 
@@ -91,14 +89,7 @@ class _Run:
         self.power = (BatchedPowerIteration(self._shaped_weights(), m, SN_WARMUP)
                       if cfg.spec.spectral else None)
         self.opt_D, self.opt_G = self._optimizer(self.D), self._optimizer(self.G)
-        n, dt, gens = cfg.eval_samples, self.dtype, m.eval_gens
-        self.eval_real = m.draw(lambda g: toy.sample(cfg.dataset, n, generator=g),
-                                gens).to(dt)  # [K, n, 2]
-        self.eval_z = m.draw(lambda g: torch.randn(n, cfg.z_dim, generator=g), gens).to(dt)
-        self.eval_fake_fixed = (m.draw(lambda g: toy.sample(cfg.dataset, n, generator=g)
-                                       + CRITIC_ONLY_NOISE * torch.randn(n, 2, generator=g),
-                                       gens).to(dt) if cfg.critic_only else None)
-        self.history = [{k: [] for k in HISTORY_KEYS} for _ in range(K)]
+        self.evaluation = Evaluation(configs, m, self.dtype)
         self.train_seconds = 0.0
         self.step = 0
 
@@ -193,46 +184,22 @@ class _Run:
 
     # -- evaluation -----------------------------------------------------------------------------
 
-    def eval_fake(self) -> torch.Tensor:
-        if self.eval_fake_fixed is not None:
-            return self.eval_fake_fixed
-        with torch.no_grad():
-            return self.G(self.eval_z)
-
     def evaluate(self, critic_loss: torch.Tensor, gen_loss: torch.Tensor) -> None:
-        """Append one evaluation to every member's history (see :mod:`lipbook.results`)."""
-        real, fake = self.eval_real, self.eval_fake()
-        x = torch.cat([real, fake], dim=1).detach().requires_grad_(True)
-        weights = [W.detach() for W in self.critic_weights(training=False)]
-        out = self.critic_out(x, weights)
-        norm = constraints.input_gradient_norm(out, x, batch_ndim=2, create_graph=False)  # [K, 2n, 1]
-        n = real.shape[1]
-        dual = (out[:, :n].mean(dim=(1, 2)) - out[:, n:].mean(dim=(1, 2))).detach()
-        for k in range(self.K):
-            h = self.history[k]
-            h["step"].append(self.step)
-            h["critic_loss"].append(float(critic_loss[k]))
-            h["generator_loss"].append(float(gen_loss[k]))
-            h["dual_w1"].append(float(dual[k]))
-            h["exact_w1"].append(exact_w1(fake[k], real[k]))
-            h["grad_norm_mean"].append(float(norm[k].mean()))
-            h["seconds"].append(self.train_seconds)
+        """One evaluation of every member on the held-out sets (:class:`Evaluation`)."""
+        ev = self.evaluation
+        fake = ev.fake(self.G)
+        x = torch.cat([ev.real, fake], dim=1).detach().requires_grad_(True)  # [K, 2n, 2]
+        out = self.critic_out(x, [W.detach() for W in self.critic_weights(training=False)])
+        norm = constraints.input_gradient_norm(out, x, batch_ndim=2, create_graph=False)
+        ev.record(self.step, self.train_seconds, critic_loss, gen_loss, fake, out, norm)
 
     def check_finite(self, critic_loss: torch.Tensor, gen_loss: torch.Tensor) -> None:
-        """Raise :class:`TrainingDiverged` naming the first member with a non-finite loss or weight."""
+        """Raise :class:`TrainingDiverged` for the first member with a non-finite loss or weight."""
         bad = ~(torch.isfinite(critic_loss) & torch.isfinite(gen_loss))
         for p in (*self.D.parameters(), *self.G.parameters()):
             bad |= ~torch.isfinite(p.detach()).flatten(1).all(dim=1)
         if bool(bad.any()):
-            k = int(bad.nonzero()[0])
-            cfg = self.configs[k]
-            who = f" (member {k} of {self.K}: {describe_member(self.configs, k)})" if self.K > 1 else ""
-            raise TrainingDiverged(
-                f"training diverged at generator iteration {self.step} of {cfg.steps}{who}: "
-                f"a loss or a weight became NaN or infinite. Try a smaller learning rate "
-                f"(lr={cfg.lr:g} now, e.g. lr={cfg.lr / 10:g})"
-                + (", or a smaller λ" if cfg.spec.penalty and cfg.lam > 10 else "")
-                + (", or a larger ε" if cfg.spec.normalizer == "gran" else "") + ".")
+            raise TrainingDiverged.at(self.configs, int(bad.nonzero()[0]), self.step)
 
     def result(self, k: int) -> TrainResult:
         """Member k, on the CPU: results are for analysis (bounds and slopes in float64, which
@@ -245,9 +212,9 @@ class _Run:
         elif self.cfg.spec.normalizer == "gran":
             critic = GradientNormalized(critic, self.configs[k].eps, self.configs[k].tau)
         return TrainResult(config=self.configs[k],
-                           history={key: list(v) for key, v in self.history[k].items()},
+                           history={key: list(v) for key, v in self.evaluation.history[k].items()},
                            critic=critic, generator=self.G.member(k).to(cpu),
-                           samples=self.eval_fake()[k].detach().to(cpu, copy=True),
+                           samples=self.evaluation.fake(self.G)[k].detach().to(cpu, copy=True),
                            seconds=self.train_seconds)
 
 

@@ -23,15 +23,13 @@ twenty changes in a second leave exactly one run going, the last one, and none o
 The first run is synchronous, so a page built without a front end (Jupyter Book, nbmake)
 shows a finished figure; ``sync=True`` makes every change run to the end before the
 assignment returns (for tests). Synchronous runs train in the worker thread too, the caller
-waiting (see ``Playground._pg_run_now`` for why). This works the same on ipywidgets 7.7 (Colab)
+waiting (see :meth:`lipbook.runner.LatestRequestRunner.run_now` for why). This works the same on ipywidgets 7.7 (Colab)
 and 8.
 
 On the CPU a run trains with one torch thread (``torch.set_num_threads(1)`` for the run, the
 previous count restored after it; torch's count is process-wide, so a cell run meanwhile also
-gets one). Why: once the kernel's main thread has used torch's OpenMP pool, a second thread's
-parallel regions compete with that pool's spinning threads for the two cores, and a
-playground run in the worker took 4x as long as in the main thread (measured: 150 iterations
-4.0 s with two threads, 1.1 s with one, 1.2 s in the main thread with two).
+gets one). Why: a second thread's parallel regions compete with the kernel's OpenMP pool for
+the cores (README, "The playground": 4x slower measured with two threads).
 
 The status line always shows the value actually used: sliders clamp typed or assigned values
 to their range silently, so it reads the slider back. A value the trainer rejects (NaN set in
@@ -40,14 +38,8 @@ controls stay usable (a rejected keyword keeps its default until a control chang
 whose losses become non-finite shows "diverged: " and
 :class:`lipbook.train.TrainingDiverged`'s message. Never a traceback.
 
-Playground training settings (:data:`PLAYGROUND_DEFAULTS`; any may be overridden by keyword,
-e.g. ``playground("gp", hidden=128, steps=1000)``): width 64, batch 256, 5 critic steps, Adam
-2e-3 decayed linearly to 0 over 500 generator iterations (the trainer's default schedule),
-evaluation every 10 iterations on 256 held-out points. Tuned with WGAN-GP on ``8gaussians``,
-seeds 0-2, λ = 0.1 and 1: every run ends with 8/8 modes covered (first reached after 225-475
-iterations), in about 7 s of one CPU core. Measured alternatives: 400 iterations ended at 8/8
-in 4 of 6 runs; lr 1e-3 over 400 in 1 of 6 and over 600 in 4 of 6; a constant lr reaches 8/8
-as early but flickers (7-8/8); width 128 is as good in iterations at twice the cost.
+The controls, their ranges and the training settings (:data:`PLAYGROUND_DEFAULTS`) are in
+:mod:`lipbook.controls`; how the settings were tuned is in the README.
 """
 
 from __future__ import annotations
@@ -63,47 +55,22 @@ import torch
 
 from . import toy
 from .book import format_value
-from .checks import ArgumentTypeError
-from .config import METHOD_TABLE, METHODS, WGANConfig
+from .config import WGANConfig
+from .controls import PLAYGROUND_DEFAULTS, SLIDERS, device_name, make_controls, settings
 from .device import get_device
 from .plots import result_figure
 from .runner import LatestRequestRunner
 from .train import TrainingDiverged, train
 
-PLAYGROUND_DEFAULTS = dict(hidden=64, batch=256, steps=500, lr=2e-3, eval_every=10,
-                           eval_samples=256)
+__all__ = ["playground", "Playground", "PLAYGROUND_DEFAULTS", "SLIDERS"]
+
 PNG_DPI = 72
 MIN_REDRAW_INTERVAL = 0.5  # seconds between redraws, at least,
 REDRAW_COST_FACTOR = 4  # and at least 4x the last draw's cost: drawing takes <= 1/5 of the time
-STEPS_RANGE = (10, 5000, 10)  # the steps slider: min, max, step
-
-# the control each method gets (lipbook.config.METHOD_TABLE): (config field, symbol shown,
-# log10 range or int range, kind)
-SLIDERS = {name: (m.control.field, m.control.symbol, m.control.bounds, m.control.kind)
-           for name, m in METHOD_TABLE.items()}
-
-__all__ = ["playground", "Playground", "PLAYGROUND_DEFAULTS", "SLIDERS"]
 
 
 class _Cancelled(Exception):
     """Raised in the training callback when a newer request is waiting."""
-
-
-def _device_name(device) -> str:
-    """The device a run would use, e.g. "cuda:0"; "unusable" when it cannot be had (an invalid
-    ``LIPBOOK_DEVICE``: the run then reports the ValueError in the status line)."""
-    try:
-        dev = torch.device(device) if device is not None else get_device()
-        if dev.type == "cuda" and dev.index is None:
-            dev = torch.device("cuda", torch.cuda.current_device())
-    except (ValueError, RuntimeError):
-        return "unusable"
-    return str(dev)
-
-
-def _slider_range(field: str, bounds, kind: str) -> tuple[float, float]:
-    """The values a slider can show: [10^lo, 10^hi] for a log slider, [lo, hi] otherwise."""
-    return (10 ** bounds[0], 10 ** bounds[1]) if kind == "log" else bounds
 
 
 class Playground(W.VBox):
@@ -120,58 +87,12 @@ class Playground(W.VBox):
 
     def __init__(self, method: str, *, config: WGANConfig | None = None, sync: bool = False,
                  **config_overrides):
-        if method not in METHODS:
-            raise ValueError(f"unknown method={method!r}: choose one of {METHODS}")
-        if config is not None and not isinstance(config, WGANConfig):
-            raise ArgumentTypeError(f"config must be a WGANConfig or None, got "
-                                    f"{type(config).__name__}")
-        if config is not None and config.method != method:
-            raise ValueError(f"config.method={config.method!r} differs from method={method!r}")
-        fields = tuple(f.name for f in dataclasses.fields(WGANConfig))
-        unknown = sorted(set(config_overrides) - set(fields))
-        if unknown:
-            raise ValueError(f"playground: unknown keyword(s) {unknown}; config fields are "
-                             f"{fields}")
-        default = config if config is not None else WGANConfig(
-            **{**PLAYGROUND_DEFAULTS, "method": method})
-        base, rejected = _valid_config(default, config_overrides)
-        base, rejected = _within_controls(default, base, config_overrides, rejected)
+        base, rejected = settings(method, config, config_overrides)
         self._pg_base = base
         self._pg_sync = bool(sync)
-        field, symbol, bounds, kind = SLIDERS[method]
-        self._pg_field, self._pg_symbol = field, symbol
-        wide = {"description_width": "initial"}
-        value = getattr(base, field)
-        if kind == "log":
-            self.slider = W.FloatLogSlider(
-                value=value if value > 0 else 10 ** bounds[0], base=10, min=bounds[0],
-                max=bounds[1], step=0.1, description=symbol, continuous_update=False,
-                readout_format=".3g", style=wide, layout=W.Layout(width="360px"))
-        else:
-            self.slider = W.IntSlider(value=value, min=bounds[0], max=bounds[1], step=1,
-                                      description=symbol, continuous_update=False, style=wide,
-                                      layout=W.Layout(width="360px"))
-        self.no_penalty = None
-        if METHOD_TABLE[method].penalty:
-            self.no_penalty = W.Checkbox(value=base.lam == 0, description="λ = 0 (no penalty)",
-                                         indent=False, layout=W.Layout(width="160px"))
-            self.slider.disabled = base.lam == 0
-        self.dataset = W.Dropdown(options=list(toy.DATASETS), value=base.dataset,
-                                  description="dataset", style=wide,
-                                  layout=W.Layout(width="220px"))
-        lo, hi, step = STEPS_RANGE
-        self.steps = W.IntSlider(value=base.steps, min=lo, max=hi, step=step,
-                                 description="generator iterations", continuous_update=False,
-                                 style=wide, layout=W.Layout(width="420px"))
-        self.seed = W.IntText(value=base.seed, description="seed", style=wide,
-                              layout=W.Layout(width="140px"))
-        self.progress = W.IntProgress(value=0, min=0, max=max(base.steps, 1),
-                                      description="training", style=wide,
-                                      layout=W.Layout(width="360px"))
-        self.device_label = W.Label(value=_device_name(base.device), description="device",
-                                    style=wide)
-        self.status = W.HTML(value="")
-        self.image = W.Image(format="png", layout=W.Layout(max_width="100%"))
+        self._pg_field = SLIDERS[method][0]
+        (self.slider, self.no_penalty, self.dataset, self.steps, self.seed, self.progress,
+         self.device_label, self.status, self.image) = make_controls(method, base)
         self.result = None
         self.snapshot = None
         self.error = None
@@ -189,21 +110,19 @@ class Playground(W.VBox):
             self._pg_execute, lambda request, e: self._pg_fail(f"error: {type(e).__name__}: {e}", e),
             name="lipbook-playground")
 
-        controls = [self.slider, self.dataset, self.steps, self.seed]
+        inputs = [self.slider, self.dataset, self.steps, self.seed]
         if self.no_penalty is not None:
-            controls.append(self.no_penalty)
-        for w in controls:
+            inputs.append(self.no_penalty)
+        for w in inputs:
             w.observe(self._pg_on_change, names="value")
         if rejected:  # why not raise: the reader fixes the value with the controls shown
-            self.error = rejected[0][1]
-            self.progress.bar_style = "danger"
             kept = ", ".join(f"{name} = {format_value(getattr(base, name))}" for name, _ in rejected)
-            self._pg_set_status("invalid value: " + "; ".join(str(e) for _, e in rejected)
-                                + f" (kept {kept}; change a control to train)")
+            self._pg_fail("invalid value: " + "; ".join(str(e) for _, e in rejected)
+                          + f" (kept {kept}; change a control to train)", rejected[0][1])
             return
         # The first run is synchronous: without a front end (book build, nbmake) the page
         # then shows a finished figure.
-        self._pg_run_now(self._pg_request())
+        self.runner.run_now((self._pg_request(), False))
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -221,20 +140,11 @@ class Playground(W.VBox):
             return e
 
     def _pg_on_change(self, change) -> None:
-        job = self._pg_request()
+        # a request is (job, live): live redraws the figure while training, else only at the end
         if self._pg_sync:
-            self._pg_run_now(job)
+            self.runner.run_now((self._pg_request(), False))
         else:
-            self._pg_submit(job)
-
-    def _pg_submit(self, job, live: bool = True) -> None:
-        """Queue ``job`` as the newest request; the run in progress stops at its next callback.
-        ``live``: redraw the figure while training (else only at the end)."""
-        self.runner.submit((job, live))
-
-    def _pg_run_now(self, job) -> None:
-        """Run ``job`` to the end before returning (any run in progress stops first)."""
-        self.runner.run_now((job, False))
+            self.runner.submit((self._pg_request(), True))
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until no run is in progress or waiting; False when ``timeout`` passed first."""
@@ -261,12 +171,6 @@ class Playground(W.VBox):
 
     # -- one run --------------------------------------------------------------------------------
 
-    def _pg_used(self, config: WGANConfig) -> str:
-        value = getattr(config, self._pg_field)
-        if self.no_penalty is not None and value == 0:
-            return "λ = 0 (no penalty)"
-        return f"{self._pg_symbol} = {format_value(value)}"
-
     def _pg_set_status(self, text: str) -> None:
         # why: the value is the text itself; only the two characters HTML cannot show escaped
         self.status.value = text.replace("&", "&amp;").replace("<", "&lt;")
@@ -280,11 +184,9 @@ class Playground(W.VBox):
     def _pg_draw(self, result) -> float:
         """Render ``result``'s figure into the image; return the seconds it took."""
         t0 = time.perf_counter()
-        fig = result_figure(result)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=PNG_DPI)
+        png = _png(result)
         self.snapshot = result  # why: before the image, so its observers see the matching result
-        self.image.value = buf.getvalue()
+        self.image.value = png
         return time.perf_counter() - t0
 
     def _pg_execute(self, request, cancelled) -> None:
@@ -295,45 +197,22 @@ class Playground(W.VBox):
             self._pg_fail(f"invalid value: {job}", job)
             return
         config = self.config = job
-        used = self._pg_used(config)
-        self.device_label.value = _device_name(config.device)
+        used = _used(config)
+        self.device_label.value = device_name(config.device)
         self.progress.max = config.steps
         self.progress.value = 0
         self.progress.bar_style = "info"
         self._pg_set_status(f"training: {used}, {config.dataset}, {config.steps} iterations, "
                             f"seed {config.seed} …")
         start = time.perf_counter()
-        state = {"next_draw": 0.0}
-
-        def callback(progress) -> None:
-            if cancelled():
-                raise _Cancelled
-            self.progress.value = progress.step
-            if progress.step == progress.steps:
-                return  # the final figure and status follow below
-            now = time.perf_counter()
-            snap = progress.result(0)  # cheap (copies two small MLPs); the status every time
-            if live and now >= state["next_draw"]:
-                cost = self._pg_draw(snap)
-                state["next_draw"] = (time.perf_counter()
-                                      + max(MIN_REDRAW_INTERVAL, REDRAW_COST_FACTOR * cost))
-            self._pg_set_status(f"training: {used}, iteration {progress.step}/"
-                                f"{progress.steps}{_summary(snap)}, {now - start:.1f} s")
-
         try:
             with _one_cpu_thread(config.device):
-                result = train(config, callback)
+                result = train(config, _live_callback(self, cancelled, live, used, start))
             self._pg_draw(result)
         except _Cancelled:
             return  # the newer request's run sets the status
-        except TrainingDiverged as e:
-            self._pg_fail(f"diverged: {e} ({used})", e)
-            return
-        except ValueError as e:  # e.g. LIPBOOK_DEVICE changed to a device not here
-            self._pg_fail(f"invalid value: {e}", e)
-            return
         except Exception as e:  # noqa: BLE001 - the playground shows a message, not a traceback
-            self._pg_fail(f"error: {type(e).__name__}: {e} ({used})", e)
+            self._pg_fail(_failure(e, used), e)
             return
         self.error, self.result = None, result
         self.progress.value = config.steps
@@ -341,6 +220,55 @@ class Playground(W.VBox):
         self._pg_set_status(f"finished in {time.perf_counter() - start:.1f} s: {used}, "
                             f"{config.dataset}, {config.steps} iterations, seed {config.seed}"
                             f"{_summary(result)}")
+
+
+def _live_callback(pg: Playground, cancelled, live: bool, used: str, start: float):
+    """The trainer's callback for a playground run: stop when ``cancelled()``, else move the
+    progress bar, write the status line and (``live``) redraw, at most every
+    MIN_REDRAW_INTERVAL s and every REDRAW_COST_FACTOR times the last drawing's cost."""
+    next_draw = 0.0
+
+    def callback(progress) -> None:
+        nonlocal next_draw
+        if cancelled():
+            raise _Cancelled
+        pg.progress.value = progress.step
+        if progress.step == progress.steps:
+            return  # the final figure and status follow in Playground._pg_execute
+        now = time.perf_counter()
+        snap = progress.result(0)  # cheap (copies two small MLPs); the status every time
+        if live and now >= next_draw:
+            cost = pg._pg_draw(snap)
+            next_draw = time.perf_counter() + max(MIN_REDRAW_INTERVAL, REDRAW_COST_FACTOR * cost)
+        pg._pg_set_status(f"training: {used}, iteration {progress.step}/{progress.steps}"
+                          f"{_summary(snap)}, {now - start:.1f} s")
+
+    return callback
+
+
+def _used(config: WGANConfig) -> str:
+    """The slider's value as the status line shows it, e.g. "λ = 0.1"."""
+    field, symbol = SLIDERS[config.method][:2]
+    value = getattr(config, field)
+    if config.spec.penalty and value == 0:
+        return "λ = 0 (no penalty)"
+    return f"{symbol} = {format_value(value)}"
+
+
+def _png(result) -> bytes:
+    """``result``'s figure (:func:`lipbook.plots.result_figure`) as PNG bytes."""
+    buf = io.BytesIO()
+    result_figure(result).savefig(buf, format="png", dpi=PNG_DPI)
+    return buf.getvalue()
+
+
+def _failure(e: Exception, used: str) -> str:
+    """The status line for a run that raised ``e`` (``used``: the hyperparameter's value)."""
+    if isinstance(e, TrainingDiverged):
+        return f"diverged: {e} ({used})"
+    if isinstance(e, ValueError):  # e.g. LIPBOOK_DEVICE changed to a device not here
+        return f"invalid value: {e}"
+    return f"error: {type(e).__name__}: {e} ({used})"
 
 
 @contextlib.contextmanager
@@ -357,38 +285,6 @@ def _one_cpu_thread(device):
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def _valid_config(default: WGANConfig, overrides: dict) -> tuple[WGANConfig, list]:
-    """``default`` with every override that WGANConfig accepts, and ``[(field, ValueError),
-    ...]`` for those it rejects (those keep their default)."""
-    base, rejected = default, []
-    for name, value in overrides.items():
-        try:
-            base = dataclasses.replace(base, **{name: value})
-        except ValueError as e:
-            rejected.append((name, e))
-    return base, rejected
-
-
-def _within_controls(default: WGANConfig, base: WGANConfig, overrides: dict, rejected: list):
-    """Overrides a control could not show (a slider clamps silently: ``playground("clip", c=5)``
-    would train c = 1) are rejected too, keeping the default, so the playground never trains
-    a value other than the one asked for without saying so. So is a ``config`` whose value is
-    outside a control's range."""
-    field, _, bounds, kind = SLIDERS[default.method]
-    ranges = {field: _slider_range(field, bounds, kind), "steps": STEPS_RANGE[:2]}
-    fallback = WGANConfig(**{**PLAYGROUND_DEFAULTS, "method": default.method})
-    for name, (lo, hi) in ranges.items():
-        value = getattr(base, name)
-        if not (lo * (1 - 1e-9) <= value <= hi * (1 + 1e-9)) and not (
-                name == "lam" and value == 0):  # λ = 0 is the "no penalty" checkbox
-            rejected.append((name, ValueError(
-                f"{name}={value:g} is outside the playground's range for it, [{lo:g}, {hi:g}]")))
-            keep = getattr(default, name)
-            in_range = lo * (1 - 1e-9) <= keep <= hi * (1 + 1e-9)
-            base = dataclasses.replace(base, **{name: keep if in_range else getattr(fallback, name)})
-    return base, rejected
 
 
 def _summary(result) -> str:
