@@ -1,6 +1,6 @@
 """lipbook: the shared package of the *Lipschitz Lectures* book.
 
-Every chapter imports it. Modules, one concept each:
+Every chapter imports it. Modules, one concept each (the README's "Layout" says more):
 
 - :mod:`lipbook.device`       where tensors live, and seeding (``book_seed``: LIPBOOK_SEED)
 - :mod:`lipbook.toy`          2D target distributions and mode coverage
@@ -9,9 +9,16 @@ Every chapter imports it. Modules, one concept each:
 - :mod:`lipbook.lipschitz`    upper and lower bounds on a network's Lipschitz constant
 - :mod:`lipbook.wasserstein`  exact W1 (POT) and the critic's dual estimate
 - :mod:`lipbook.losses`       the Wasserstein, hinge and non-saturating GAN losses
-- :mod:`lipbook.train`        the toy WGAN trainer (`train`, `sweep`)
-- :mod:`lipbook.plots`        figures and static sweep animations
+- :mod:`lipbook.config`       ``WGANConfig`` and the table of methods
+- :mod:`lipbook.members`      what K settings trained at once need
+- :mod:`lipbook.engines`      the autograd and explicit gradient engines
+- :mod:`lipbook.backprop`     the explicit engine's recursions
+- :mod:`lipbook.results`      ``TrainResult``, the evaluation history, ``trend``
+- :mod:`lipbook.train`        the toy WGAN trainer (``train``, ``sweep``, ``sweep_seeds``)
+- :mod:`lipbook.runner`       latest-request-wins worker thread
+- :mod:`lipbook.controls`     the playground's controls and settings
 - :mod:`lipbook.widgets`      the live playground
+- :mod:`lipbook.plots`        figures and static sweep animations
 - :mod:`lipbook.book`         helpers for notebooks that also run on Colab
 - :mod:`lipbook.checks`       argument checks, and the bad-input policy every module follows
 """

@@ -67,9 +67,9 @@ class LatestRequestRunner:
     def run_now(self, job) -> None:
         """Submit ``job`` and wait until it (and anything submitted meanwhile) has run.
 
-        It still runs in the worker thread, the caller waiting: measured on a busy 2-core
-        machine, torch's intra-op threads made the main thread's tiny ops wait for a
-        descheduled thread (a 500-iteration run took 145 s there, 18 s in the worker).
+        It still runs in the worker thread, the caller waiting: on a busy machine torch's
+        intra-op threads made the main thread's tiny ops wait for a descheduled thread (README,
+        "The trainer's defaults": 8x slower).
         Interrupting the wait (KeyboardInterrupt) cancels the job."""
         self.submit(job)
         try:

@@ -29,7 +29,7 @@ and 8.
 On the CPU a run trains with one torch thread (``torch.set_num_threads(1)`` for the run, the
 previous count restored after it; torch's count is process-wide, so a cell run meanwhile also
 gets one). Why: a second thread's parallel regions compete with the kernel's OpenMP pool for
-the cores (README, "The playground": 4x slower measured with two threads).
+the cores (README, "The trainer's defaults": 4x slower with two threads).
 
 The status line always shows the value actually used: sliders clamp typed or assigned values
 to their range silently, so it reads the slider back. A value the trainer rejects (NaN set in
