@@ -142,6 +142,9 @@ def gn_transform(f: torch.Tensor, grad_norm: torch.Tensor) -> torch.Tensor:
     Deviation from the paper: where ∇f = 0 and f = 0 the ratio is 0/0; we return 0 there (the
     limit along f → 0 with ∇f = 0 is ±1, along ∇f → 0 with f = 0 it is 0; 0 is the choice that
     keeps the output and its gradient finite). Anywhere else the formula is exact.
+
+    >>> gn_transform(torch.tensor([2.0, 0.0]), torch.tensor([1.0, 0.0]))  # 2/(1 + 2), 0/0 -> 0
+    tensor([0.6667, 0.0000])
     """
     denom = grad_norm + f.abs()
     safe = torch.where(denom > 0, denom, torch.ones_like(denom))  # why: avoid 0/0 only
@@ -151,7 +154,11 @@ def gn_transform(f: torch.Tensor, grad_norm: torch.Tensor) -> torch.Tensor:
 def gran_transform(f: torch.Tensor, grad_norm: torch.Tensor, eps, tau=1.0) -> torch.Tensor:
     """GraN: f̂ = f‖∇f‖ / (τ(‖∇f‖² + ε)) (Bhaskara et al., 2022, eq. 5, with the output scale
     1/τ the paper writes as its Lipschitz constant K = 1/τ). Inside a linear region
-    ‖∇f̂‖ = ‖∇f‖² / (τ(‖∇f‖² + ε)) < 1/τ: f̂ is piecewise (1/τ)-Lipschitz."""
+    ‖∇f̂‖ = ‖∇f‖² / (τ(‖∇f‖² + ε)) < 1/τ: f̂ is piecewise (1/τ)-Lipschitz.
+
+    >>> gran_transform(torch.tensor([2.0]), torch.tensor([1.0]), eps=1.0)  # 2·1/(1 + 1)
+    tensor([1.])
+    """
     out = f * grad_norm / (grad_norm.square() + eps)
     return out if isinstance(tau, float) and tau == 1.0 else out / tau
 

@@ -62,6 +62,12 @@ def upper_bound(model: nn.Module) -> float:
     CPU whatever the model's device) on the weight the layer uses, so for a spectrally normalized layer it is σ/σ̂ ≥ 1. Returns ``inf`` for a
     gradient-normalized critic (GN/GraN have no finite global constant). Raises ``ValueError``
     for a layer it cannot bound.
+
+    >>> first, last = nn.Linear(2, 1), nn.Linear(1, 1)
+    >>> with torch.no_grad():
+    ...     _ = first.weight.copy_(torch.tensor([[3.0, 4.0]])), last.weight.fill_(-2.0)
+    >>> round(upper_bound(nn.Sequential(first, nn.ReLU(), last)), 9)  # ‖(3, 4)‖ · 1 · |−2|
+    10.0
     """
     check_module("model", model)
     if any(isinstance(m, GradientNormalized) for m in model.modules()):

@@ -42,7 +42,13 @@ def _mean(t: torch.Tensor, keep: int) -> torch.Tensor:
 
 def critic_loss(loss: str, d_real: torch.Tensor, d_fake: torch.Tensor, keep: int = 0) -> torch.Tensor:
     """L_D of the table above for critic outputs ``d_real`` and ``d_fake`` (any shape, e.g.
-    ``[B, 1]``), a mean over every dimension after the first ``keep``."""
+    ``[B, 1]``), a mean over every dimension after the first ``keep``.
+
+    >>> critic_loss("hinge", torch.tensor([2.0]), torch.tensor([-2.0]))  # both beyond the margin
+    tensor(0.)
+    >>> critic_loss("wasserstein", torch.tensor([2.0]), torch.tensor([-2.0]))  # E f(fake) − E f(real)
+    tensor(-4.)
+    """
     check_choice("loss", loss, LOSSES)
     if loss == "wasserstein":
         return _mean(d_fake, keep) - _mean(d_real, keep)

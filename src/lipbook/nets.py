@@ -68,7 +68,11 @@ def activation_module(name: str) -> nn.Module:
 
 
 def layer_dims(in_dim: int, out_dim: int, hidden: int, depth: int) -> list[tuple[int, int]]:
-    """``(fan_in, fan_out)`` of each of the ``depth + 1`` Linear layers."""
+    """``(fan_in, fan_out)`` of each of the ``depth + 1`` Linear layers.
+
+    >>> layer_dims(2, 1, hidden=64, depth=2)
+    [(2, 64), (64, 64), (64, 1)]
+    """
     check_positive_int("in_dim", in_dim)
     check_positive_int("out_dim", out_dim)
     check_positive_int("hidden", hidden)

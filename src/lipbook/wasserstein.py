@@ -38,6 +38,9 @@ def exact_w1(x, y) -> float:
 
     Exact: an optimal transport plan by the network simplex (``ot.emd2``) on the Euclidean
     cost ‖x_i − y_j‖. Costs about 6 ms for 256 points a side and 0.14 s for 1024 (2 cores).
+
+    >>> exact_w1(torch.zeros(2, 2), torch.tensor([[3.0, 4.0], [0.0, 0.0]]))  # move half by 5
+    2.5
     """
     xs, ys = _cloud("x", x), _cloud("y", y)
     if xs.shape[1] != ys.shape[1]:
