@@ -86,3 +86,33 @@ def test_html_table_has_the_caption_header_and_one_row_per_row():
     assert html.count("<tr>") == 3 and "<td>2.5</td>" in html and "<td>y</td>" in html
     with pytest.raises(ValueError, match=r"rows\[1\] has 1 cells, the header 2"):
         html_table(["a", "b"], [[1, 2], [3]])
+
+
+def test_median_and_median_range_against_the_statistics_module():
+    import math
+    import statistics
+
+    from lipbook.book import format_value, median, median_range
+
+    values = [0.31, 0.12, 2.5, 0.7]
+    assert median(values) == statistics.median(values)
+    assert median_range(values) == (f"{statistics.median(values):.3g} "
+                                    f"({min(values):.3g} – {max(values):.3g})")
+    # non-finite values (diverged runs) are left out; none left: "diverged"
+    assert median_range([math.nan, 1.0, math.inf, 3.0]) == "2 (1 – 3)"
+    assert median_range([math.nan, math.inf]) == "diverged"
+    assert format_value(None) == "—" and format_value(math.inf) == "∞"
+    assert format_value(np.float64(1 / 3), 4) == "0.3333"
+    with pytest.raises(ValueError, match="no values"):
+        median([])
+
+
+def test_trend_verdict_follows_the_sign_and_the_tolerance():
+    from lipbook.results import trend, trend_verdict
+
+    falling = trend([4.0, 4.0, 2.0, 2.0, 1.0, 1.0])  # -0.5 exactly
+    assert trend_verdict(falling) == "still falling (50 % below the third before)"
+    assert trend_verdict(0.2, tol=0.1).startswith("still rising (20 % above")
+    assert trend_verdict(-0.04, tol=0.05).startswith("levelled off (within 4 %")
+    with pytest.raises(ValueError, match="tolerance"):
+        trend_verdict(0.1, tol=0)

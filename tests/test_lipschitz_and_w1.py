@@ -124,3 +124,26 @@ def test_dual_of_a_one_lipschitz_critic_never_exceeds_exact_w1():
 def test_exact_w1_rejects_bad_point_clouds(x, y, match):
     with pytest.raises(ValueError, match=match):
         exact_w1(x, y)
+
+
+def test_values_and_gradients_of_a_linear_and_a_quadratic_critic():
+    # closed forms: f(x) = w.x + b has gradient w everywhere; f(x) = ||x||^2 has gradient 2x
+    lin = torch.nn.Linear(3, 1).double()
+    x = torch.randn(7, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with torch.no_grad():  # why: it must work under no_grad (GN / GraN critics need autograd)
+        v, g = L.values_and_gradients(lin, x)
+    assert torch.allclose(v, (x @ lin.weight.T + lin.bias).squeeze(1), atol=1e-12)
+    assert torch.allclose(g, lin.weight.detach().expand(7, 3), atol=1e-12)
+    v, g = L.values_and_gradients(lambda t: (t ** 2).sum(1), x)
+    assert torch.allclose(v, (x ** 2).sum(1)) and torch.allclose(g, 2 * x)
+    assert torch.allclose(L.gradient_norms(lin, x), lin.weight.norm().expand(7))
+
+
+def test_values_and_gradients_moves_points_to_the_module_and_rejects_other_shapes():
+    lin = torch.nn.Linear(2, 1).double()
+    v, g = L.values_and_gradients(lin, torch.ones(4, 2))  # float32 points, float64 module
+    assert v.dtype == g.dtype == torch.float64 and v.shape == (4,) and g.shape == (4, 2)
+    with pytest.raises(ValueError, match=r"one scalar per row of x"):
+        L.values_and_gradients(torch.nn.Linear(2, 3), torch.ones(4, 2))
+    with pytest.raises(TypeError, match="f must be"):
+        L.values_and_gradients("critic", torch.ones(4, 2))

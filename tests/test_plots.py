@@ -12,7 +12,7 @@ matplotlib.use("Agg")  # why: headless; the package itself never touches pyplot
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from lipbook import plots  # noqa: E402
+from lipbook import book, plots  # noqa: E402
 from lipbook.train import WGANConfig, sweep, train  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -154,4 +154,25 @@ def test_jshtml_refuses_a_template_it_does_not_know():
             return '<button title="Play"><i class="fa fa-play"></i></button>'
 
     with pytest.raises(ValueError, match="template changed"):
-        plots.jshtml(Changed())
+        book.jshtml(Changed())
+
+
+def test_gradient_norm_map_of_a_linear_critic_is_its_weight_norm_everywhere():
+    lin = torch.nn.Linear(2, 1).double()
+    fig = Figure()
+    mesh, norms = plots.gradient_norm_map(fig.add_subplot(), lin, lim=1.0, resolution=11)
+    assert norms.shape == (11, 11)
+    assert torch.allclose(norms, lin.weight.norm().expand(11, 11))
+    assert mesh.norm.vmin == 0.1 and mesh.norm.vmax == 10
+
+
+def test_modes_covered_is_mode_coverage_of_the_samples():
+    from lipbook import toy
+
+    r = train(WGANConfig(method="gp", hidden=16, steps=10, eval_every=10, eval_samples=64,
+                         device="cpu"))
+    assert r.modes_covered() == toy.mode_coverage(r.samples, "8gaussians")
+    swiss = train(WGANConfig(method="gp", hidden=16, steps=10, eval_every=10, eval_samples=64,
+                             dataset="swissroll", device="cpu"))
+    with pytest.raises(ValueError):
+        swiss.modes_covered()

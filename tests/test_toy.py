@@ -68,3 +68,29 @@ def test_mode_coverage_counts_covered_and_missing_modes():
 def test_bad_input_raises_value_error_naming_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_grid_is_the_product_of_the_axis_with_x2_slowest():
+    lim, n = 1.5, 5
+    axis = torch.linspace(-lim, lim, n, dtype=torch.float64)
+    expected = torch.tensor([[a, b] for b in axis.tolist() for a in axis.tolist()],
+                            dtype=torch.float64)
+    assert torch.equal(toy.grid(lim, n), expected)
+    with pytest.raises(ValueError, match="n must be"):
+        toy.grid(1.0, 1)
+    with pytest.raises(ValueError, match="lim"):
+        toy.grid(-1.0, 5)
+
+
+def test_sample_blurred_is_a_fresh_target_draw_plus_gaussian_noise():
+    g = torch.Generator().manual_seed(3)
+    q = toy.sample_blurred("8gaussians", 20_000, sigma=0.5, generator=g)
+    g = torch.Generator().manual_seed(3)
+    x_r = toy.sample("8gaussians", 20_000, generator=g)
+    noise = (q - x_r) / 0.5
+    assert torch.allclose(noise, torch.randn(20_000, 2, generator=g), atol=1e-5)
+    # the noise is N(0, I): mean within 5 standard errors, variance within 5 %
+    assert noise.mean(0).abs().max() < 5 / 20_000 ** 0.5
+    assert (noise.var(0) - 1).abs().max() < 0.05
+    with pytest.raises(ValueError, match="sigma"):
+        toy.sample_blurred("8gaussians", 4, sigma=0.0)

@@ -218,6 +218,9 @@ def _normalize(x: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return x / x.norm(dim=-1, keepdim=True).clamp_min(eps)
 
 
+SN_WARMUP = 15  # power steps at creation, as torch.nn.utils.parametrizations.spectral_norm
+
+
 @torch.no_grad()
 def power_iteration(W: torch.Tensor, u: torch.Tensor | None = None, n_iter: int = 1,
                     *, generator: torch.Generator | None = None):

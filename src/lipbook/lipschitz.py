@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .checks import check_generator, check_int, check_module, check_points
-from .constraints import GradientNormalized, input_gradient_norm
+from .constraints import GradientNormalized
 from .device import draw_device
 from .nets import GroupSort
 
@@ -90,16 +90,45 @@ def upper_bound(model: nn.Module) -> float:
     return bound
 
 
-def gradient_norms(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """‖∇ₓ f(x)‖ for each row of ``x`` ``[n, d]``, for a scalar-output model: ``[n]``.
-    Raises ``ValueError`` when the model's output or gradient is not finite."""
-    check_module("model", model, callable_ok=True)
-    x = check_points("x", x).detach().requires_grad_(True)
+def values_and_gradients(f, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """f(x) ``[n]`` and ∇ₓf(x) ``[n, d]`` at each row of ``x`` ``[n, d]``, for a scalar f
+    (``[n, d] -> [n, 1]`` or ``[n]``; a module or any function of a tensor).
+
+    A module with parameters is evaluated in its own device and dtype (``x`` is moved there);
+    the results are detached, on that device. Works under ``torch.no_grad`` (why: GN and GraN
+    critics need autograd even to be evaluated). Samples must not interact (no batch norm), so
+    the gradient of Σᵢ f(xᵢ) holds every sample's own gradient.
+
+    >>> v, g = values_and_gradients(lambda x: (x ** 2).sum(1), torch.tensor([[1.0, 2.0]]))
+    >>> v.tolist(), g.tolist()
+    ([5.0], [[2.0, 4.0]])
+    """
+    check_module("f", f, callable_ok=True)
+    x = check_points("x", x)
+    if isinstance(f, nn.Module):
+        for p in f.parameters():
+            x = x.to(device=p.device, dtype=p.dtype)
+            break
+    x = x.detach().requires_grad_(True)
     with torch.enable_grad():
-        f = model(x)
-        if f.shape[-1] != 1 and f.ndim > 1:
-            raise ValueError(f"model must have a scalar output per sample, got shape {tuple(f.shape)}")
-        norms = input_gradient_norm(f, x, create_graph=False).squeeze(-1).detach()
+        out = f(x)
+        if out.shape not in ((len(x),), (len(x), 1)):
+            raise ValueError(f"f must give one scalar per row of x ([n] or [n, 1] for n = "
+                             f"{len(x)}), got shape {tuple(out.shape)}")
+        (grad,) = torch.autograd.grad(out.sum(), x)
+    return out.detach().reshape(len(x)), grad.detach()  # [n], [n, d]
+
+
+def gradient_norms(model, x: torch.Tensor) -> torch.Tensor:
+    """‖∇ₓ f(x)‖ for each row of ``x`` ``[n, d]``, for a scalar-output model or function:
+    ``[n]`` (the norms of :func:`values_and_gradients`). Raises ``ValueError`` when the
+    gradient is not finite.
+
+    >>> gradient_norms(lambda x: 3 * x[:, :1] - 4 * x[:, 1:], torch.zeros(2, 2)).tolist()
+    [5.0, 5.0]
+    """
+    check_module("model", model, callable_ok=True)
+    norms = values_and_gradients(model, x)[1].norm(dim=1)  # [n]
     if not bool(torch.isfinite(norms).all()):
         raise ValueError("the model's gradient norm is NaN or infinite at some points of x")
     return norms

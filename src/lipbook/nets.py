@@ -109,7 +109,10 @@ def mlp(in_dim: int, out_dim: int, hidden: int = 128, depth: int = 3,
     return nn.Sequential(*layers)
 
 
-def bjorck(W: torch.Tensor, iters: int = 20) -> torch.Tensor:
+BJORCK_ITERS = 20  # Björck steps per forward where the book orthonormalizes (Anil et al. use 15-20)
+
+
+def bjorck(W: torch.Tensor, iters: int = BJORCK_ITERS) -> torch.Tensor:
     """The closest (semi-)orthogonal matrix to ``W`` (``[m, n]`` or batched ``[K, m, n]``).
 
     Björck & Bowie (1971), first order: W ← W (1.5 I − 0.5 WᵀW), repeated ``iters`` times,

@@ -17,7 +17,6 @@ largest ‖∇f‖ drawn, which is what a Lipschitz constraint is about (1 for a
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 import matplotlib
@@ -28,8 +27,9 @@ from matplotlib.lines import Line2D
 from torch import nn
 
 from . import toy
-from .book import format_value
+from .book import format_value, jshtml
 from .config import swept_field
+from .lipschitz import gradient_norms, values_and_gradients
 
 REAL_COLOR = "tab:orange"
 FAKE_COLOR = "tab:green"
@@ -38,17 +38,10 @@ ARROWS = 15  # arrows per side of the gradient field
 TARGET_POINTS = 512  # real points drawn for a result's figure
 TARGET_SEED = 20_221_011  # fixed, so every figure of a dataset shows the same real points
 
-__all__ = ["critic_landscape", "grad_norm_histogram", "weight_histogram", "training_curves",
-           "result_figure", "sweep_grid", "sweep_animation", "jshtml"]
+__all__ = ["critic_landscape", "grad_norm_histogram", "gradient_norm_map", "weight_histogram",
+           "training_curves",
+           "result_figure", "sweep_grid", "sweep_animation"]
 
-# The animation player's buttons: matplotlib's template draws them with Font Awesome 4 icons
-# from a CDN; :func:`jshtml` swaps each icon for a character every font has, so the page loads
-# nothing from the network (offline, and no request to a third party).
-PLAYER_GLYPHS = {
-    "fa-minus": "\u2212", "fa-fast-backward": "\u21e4", "fa-step-backward": "\u2039",
-    "fa-play fa-flip-horizontal": "\u25c0", "fa-pause": "\u275a\u275a", "fa-play": "\u25b6",
-    "fa-step-forward": "\u203a", "fa-fast-forward": "\u21e5", "fa-plus": "+",
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,15 +64,9 @@ def _numpy_points(name: str, x) -> np.ndarray:
 
 
 def _values_and_gradients(critic: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """f(x) ``[n]`` and ∇f(x) ``[n, 2]`` for a critic ``[n, 2] -> [n, 1]`` (any device)."""
-    device, dtype = _module_device_dtype(critic)
-    x = x.to(device=device, dtype=dtype).detach().requires_grad_(True)
-    with torch.enable_grad():  # why: works under no_grad, and GN/GraN critics need autograd
-        f = critic(x)
-        if f.ndim != 2 or f.shape != (len(x), 1):
-            raise ValueError(f"critic must map [n, 2] -> [n, 1], got output shape {tuple(f.shape)}")
-        (grad,) = torch.autograd.grad(f.sum(), x)
-    return f.detach().flatten().cpu().double(), grad.detach().cpu().double()
+    """f(x) ``[n]`` and ∇f(x) ``[n, 2]`` on the CPU in float64, for a critic ``[n, 2] -> [n, 1]``."""
+    f, grad = values_and_gradients(critic, x)
+    return f.cpu().double(), grad.cpu().double()
 
 
 def _swept_name(results: Sequence) -> str:
@@ -96,8 +83,7 @@ def _target_points(result, n: int = TARGET_POINTS) -> torch.Tensor:
 
 def _modes_text(result) -> str:
     try:
-        covered, total = toy.mode_coverage(result.samples.detach().cpu().float(),
-                                           result.config.dataset)
+        covered, total = result.modes_covered()
     except ValueError:  # datasets without modes (swissroll, ring, checkerboard)
         return ""
     return f", {covered}/{total} modes"
@@ -128,12 +114,10 @@ def critic_landscape(ax, critic: nn.Module, *, real=None, fake=None, lim: float 
         raise ValueError(f"lim must be a finite number > 0, got {lim!r}")
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
-    axis = torch.linspace(-lim, lim, resolution, dtype=torch.float64)
-    yy, xx = torch.meshgrid(axis, axis, indexing="ij")  # [r, r], row = x2, column = x1
-    grid = torch.stack([xx.flatten(), yy.flatten()], dim=1)  # [r², 2]
+    grid = toy.grid(lim, resolution)  # [r², 2], x2 varying slowest
     f, grad = _values_and_gradients(critic, grid)
     F = f.view(resolution, resolution).numpy()
-    X, Y = xx.numpy(), yy.numpy()
+    X, Y = (grid[:, i].view(resolution, resolution).numpy() for i in (0, 1))
     finite = np.isfinite(F)
     if finite.any():
         lo, hi = float(F[finite].min()), float(F[finite].max())
@@ -188,6 +172,27 @@ def grad_norm_histogram(ax, critic: nn.Module, x, *, label: str | None = None, b
     ax.set_ylabel("count")
     ax.legend(fontsize="small")
     return ax
+
+
+def gradient_norm_map(ax, critic, *, lim: float = 2.0, resolution: int = 121,
+                      title: str | None = None):
+    """‖∇f‖ of a critic on the square [−lim, lim]² as a heat map in ``ax``: log colours from
+    0.1 to 10, white at 1 (the bound a 1-Lipschitz critic keeps), red steeper, blue flatter.
+    Returns ``(mesh, norms)``: the ``QuadMesh`` (for a colour bar) and the norms
+    ``[resolution, resolution]`` (row i at x₂ = a_i, column j at x₁ = a_j)."""
+    from matplotlib.colors import LogNorm
+
+    grid = toy.grid(lim, resolution)  # [r², 2]
+    norms = gradient_norms(critic, grid).cpu().double().view(resolution, resolution)
+    X, Y = (grid[:, i].view(resolution, resolution).numpy() for i in (0, 1))
+    mesh = ax.pcolormesh(X, Y, norms.numpy(), norm=LogNorm(vmin=0.1, vmax=10), cmap="RdBu_r",
+                         shading="auto")
+    ax.set_aspect("equal")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    if title is not None:
+        ax.set_title(title, fontsize=10)
+    return mesh, norms
 
 
 def weight_histogram(ax, module: nn.Module, *, label: str | None = None, c: float | None = None,
@@ -367,23 +372,3 @@ def sweep_animation(results, name: str | None = None, *, lim: float = 2.0, dpi: 
     # why: the writer saves frames at rcParams["savefig.dpi"]; pin it to ``dpi`` for this call
     with matplotlib.rc_context({"savefig.dpi": dpi, "savefig.bbox": None}):
         return jshtml(anim, default_mode="once")
-
-
-def jshtml(anim, default_mode: str = "once"):
-    """``anim.to_jshtml(default_mode=...)`` as ``IPython.display.HTML``, self-contained: the
-    player's Font Awesome stylesheet link (a CDN) is removed and its icons become the
-    characters of :data:`PLAYER_GLYPHS`; the buttons keep their titles. Raises ``ValueError``
-    if matplotlib's template no longer has the expected icons (the page would show empty
-    buttons)."""
-    from IPython.display import HTML
-
-    html = anim.to_jshtml(default_mode=default_mode)
-    html, links = re.subn(r'<link rel="stylesheet"\s+href="[^"]*font-awesome[^"]*">', "", html)
-    icons = re.findall(r'<i class="fa ([^"]+)"></i>', html)
-    unknown = sorted(set(icons) - set(PLAYER_GLYPHS))
-    if links != 1 or not icons or unknown:
-        raise ValueError("matplotlib's jshtml template changed: expected one Font Awesome "
-                         f"stylesheet link and the icons {sorted(PLAYER_GLYPHS)}, found "
-                         f"{links} link(s) and {sorted(set(icons))}")
-    return HTML(re.sub(r'<i class="fa ([^"]+)"></i>',
-                       lambda m: f'<span aria-hidden="true">{PLAYER_GLYPHS[m[1]]}</span>', html))

@@ -27,23 +27,30 @@ from .wasserstein import exact_w1
 if TYPE_CHECKING:
     from .train import _Run
 
-__all__ = ["TrainResult", "Evaluation", "Progress", "TrainingDiverged", "HISTORY_KEYS", "trend"]
+__all__ = ["TrainResult", "Evaluation", "Progress", "TrainingDiverged", "HISTORY_KEYS", "trend",
+           "trend_verdict"]
 
 
 class TrainingDiverged(RuntimeError):
     """A loss or a weight became NaN or infinite. The message says at which generator iteration,
-    for which member of a sweep, and what usually fixes it."""
+    for which member of a sweep, and what usually fixes it. ``member`` (its index in the
+    sweep) and ``step`` say the same as attributes (None when raised otherwise)."""
+
+    member: int | None = None
+    step: int | None = None
 
     @classmethod
     def at(cls, configs: Sequence[WGANConfig], k: int, step: int) -> TrainingDiverged:
         """The error for member ``k`` of ``configs`` at generator iteration ``step``."""
         cfg = configs[k]
         who = f" (member {k} of {len(configs)}: {describe_member(configs, k)})" if len(configs) > 1 else ""
-        return cls(f"training diverged at generator iteration {step} of {cfg.steps}{who}: "
-                   f"a loss or a weight became NaN or infinite. Try a smaller learning rate "
-                   f"(lr={cfg.lr:g} now, e.g. lr={cfg.lr / 10:g})"
-                   + (", or a smaller λ" if cfg.spec.penalty and cfg.lam > 10 else "")
-                   + (", or a larger ε" if cfg.spec.normalizer == "gran" else "") + ".")
+        err = cls(f"training diverged at generator iteration {step} of {cfg.steps}{who}: "
+                  f"a loss or a weight became NaN or infinite. Try a smaller learning rate "
+                  f"(lr={cfg.lr:g} now, e.g. lr={cfg.lr / 10:g})"
+                  + (", or a smaller λ" if cfg.spec.penalty and cfg.lam > 10 else "")
+                  + (", or a larger ε" if cfg.spec.normalizer == "gran" else "") + ".")
+        err.member, err.step = k, step
+        return err
 
 
 @dataclass
@@ -60,6 +67,11 @@ class TrainResult:
     generator: nn.Module
     samples: torch.Tensor
     seconds: float = 0.0
+
+    def modes_covered(self) -> tuple[int, int]:
+        """(modes covered, modes) of :func:`lipbook.toy.mode_coverage` on ``samples`` for
+        this run's dataset; ``ValueError`` for a dataset without modes."""
+        return toy.mode_coverage(self.samples.detach().cpu().float(), self.config.dataset)
 
 
 HISTORY_KEYS = ("step", "critic_loss", "generator_loss", "dual_w1", "exact_w1",
@@ -79,9 +91,9 @@ class Evaluation:
         self.real = members.draw(lambda g: toy.sample(cfg.dataset, n, generator=g),
                                  gens).to(dtype)  # [K, n, 2]
         self.z = members.draw(lambda g: torch.randn(n, cfg.z_dim, generator=g), gens).to(dtype)
-        self.fixed_fake = (members.draw(lambda g: toy.sample(cfg.dataset, n, generator=g)
-                                        + CRITIC_ONLY_NOISE * torch.randn(n, 2, generator=g),
-                                        gens).to(dtype) if cfg.critic_only else None)
+        self.fixed_fake = (members.draw(
+            lambda g: toy.sample_blurred(cfg.dataset, n, CRITIC_ONLY_NOISE, generator=g),
+            gens).to(dtype) if cfg.critic_only else None)
         self.history = [{key: [] for key in HISTORY_KEYS} for _ in configs]
 
     def fake(self, generator: nn.Module) -> torch.Tensor:
@@ -150,3 +162,20 @@ def trend(values, key: str = "exact_w1") -> float:
         raise ValueError("trend is undefined: the mean of the third before the last is 0")
     return (last - before) / abs(before)
 
+
+def trend_verdict(tr: float, tol: float = 0.05) -> str:
+    """What a curve did over its last third, in words, from its signed :func:`trend` ``tr``:
+    "levelled off" within ``tol``, else "still falling" or "still rising", with the change in
+    percent. How the book states one run's behaviour (measured and said, not asserted).
+
+    >>> trend_verdict(-0.5), trend_verdict(0.01)
+    ('still falling (50 % below the third before)', 'levelled off (within 1 % of the third before)')
+    """
+    tr, tol = float(tr), float(tol)
+    if not (math.isfinite(tr) and math.isfinite(tol) and tol > 0):
+        raise ValueError(f"trend_verdict needs a finite trend and a tolerance > 0, got tr={tr!r}, "
+                         f"tol={tol!r}")
+    if abs(tr) < tol:
+        return f"levelled off (within {100 * abs(tr):.0f} % of the third before)"
+    return (f"still {'falling' if tr < 0 else 'rising'} ({100 * abs(tr):.0f} % "
+            f"{'below' if tr < 0 else 'above'} the third before)")

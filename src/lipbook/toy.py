@@ -88,6 +88,43 @@ def sample(name: str, n: int, *, generator: torch.Generator | None = None, devic
     return _sample(name, n, generator, dev).to(out)
 
 
+def sample_blurred(name: str, n: int, sigma: float = 1.0, *,
+                   generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    """``n`` points ``[n, 2]`` of the blurred target Q = P ∗ N(0, σ²I): a fresh draw x_r of
+    :func:`sample` plus independent N(0, σ²I) noise, both from ``generator`` in that order
+    (the critic-only experiments of WGAN-GP, Gulrajani et al. 2017, Fig. 1, use σ = 1).
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> q = sample_blurred("8gaussians", 4, generator=g)
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x_r = sample("8gaussians", 4, generator=g)
+    >>> torch.equal(q, x_r + torch.randn(4, 2, generator=g))
+    True
+    """
+    sigma = check_positive("sigma", sigma)
+    x_r = sample(name, n, generator=generator)
+    noise = torch.randn(x_r.shape, generator=generator, device=x_r.device)  # [n, 2]
+    out = x_r + sigma * noise
+    return out.to(check_device("device", device)) if device is not None else out
+
+
+def grid(lim: float, n: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """The n × n grid of the square [−lim, lim]² as points ``[n², 2]``, row-major with x₂
+    varying slowest, so ``values.view(n, n)[i, j]`` is the value at (x₁, x₂) = (a_j, a_i)
+    for the axis a = linspace(−lim, lim, n): the layout ``imshow``/``pcolormesh`` expect.
+
+    >>> grid(1.0, 2).tolist()
+    [[-1.0, -1.0], [1.0, -1.0], [-1.0, 1.0], [1.0, 1.0]]
+    """
+    lim = check_positive("lim", lim)
+    n = check_positive_int("n", n)
+    if n < 2:
+        raise ValueError(f"n must be an int >= 2, got {n}")
+    axis = torch.linspace(-lim, lim, n, dtype=dtype)
+    x2, x1 = torch.meshgrid(axis, axis, indexing="ij")  # [n, n] each
+    return torch.stack([x1.flatten(), x2.flatten()], dim=1)  # [n², 2]
+
+
 def _sample(name: str, n: int, generator: torch.Generator | None, dev: torch.device) -> torch.Tensor:
     """:func:`sample` on the generator's device ``dev``."""
     kw = {"generator": generator, "device": dev}

@@ -54,18 +54,15 @@ from .config import (
     check_sweep,
     warn_if_degenerate,
 )
-from .constraints import GradientNormalized, gn_transform, gran_transform
+from .constraints import SN_WARMUP, GradientNormalized, gn_transform, gran_transform
 from .device import get_device
 from .engines import engine_for
 from .members import BatchedPowerIteration, Members
-from .nets import BatchedMLP, bjorck
+from .nets import BJORCK_ITERS, BatchedMLP, bjorck
 from .results import Evaluation, Progress, TrainingDiverged, TrainResult, trend
 
 __all__ = ["WGANConfig", "train", "sweep", "sweep_seeds", "trend", "TrainResult", "Progress",
            "TrainingDiverged", "METHODS"]
-
-BJORCK_ITERS = 20  # Björck steps per forward for orthogonal=True (Anil et al. use 15-20)
-SN_WARMUP = 15  # power steps at initialisation, as torch.nn.utils.parametrizations
 
 
 class _Run:
