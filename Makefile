@@ -52,7 +52,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	OMP_NUM_THREADS=1 $(call pytest,tests src/lipbook --doctest-modules -n $(JOBS) -m "not book and not browser")
 	OMP_NUM_THREADS=1 $(call pytest,--nbmake -n $(JOBS) book/)
-	$(call pytest,tests/test_book.py tests/test_browser.py -m "book or browser" -rs)
+	$(call pytest,tests/test_book.py tests/test_browser.py tests/test_explorer_browser.py -m "book or browser" -rs)
 
 # A fresh clone of the committed HEAD in a temporary folder, running the two commands of the
 # README's "Two commands" block exactly as written there (with their own new .venv). Not part
@@ -105,7 +105,7 @@ notebooks: $(STAMP)
 	OMP_NUM_THREADS=1 $(call pytest,--nbmake -n $(JOBS) book/)
 
 build-test: $(STAMP)
-	$(call pytest,tests/test_book.py tests/test_browser.py -m "book or browser" -rs)
+	$(call pytest,tests/test_book.py tests/test_browser.py tests/test_explorer_browser.py -m "book or browser" -rs)
 
 serve:
 	@test -f _build/html/index.html || { echo "no _build/html yet: run 'make book' first" >&2; exit 1; }

@@ -255,3 +255,22 @@ def test_pages_load_nothing_from_the_network(build):
                     or 'rel="preload"' in m.group(0)]
         assert not external, f"{page} loads {external}"
     assert (html / "_static" / "mathjax" / "tex-chtml.js").exists()
+
+
+EXPLORER_BUDGET = 1_500_000  # bytes an explorer may add to a chapter page (issue 17)
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("page, param", [
+    ("book/03_weight_clipping", "c"), ("book/04_gradient_penalty", "lam"),
+    ("book/05_spectral_normalization", "n_power_iterations"),
+    ("book/06_gradient_normalization", "eps")])
+def test_slider_chapter_has_one_explorer_within_its_size_budget(build, page, param):
+    text = read_html(build[2], page)
+    starts = [m.start() for m in re.finditer(r'<div class="lipbook-explorer"', text)]
+    assert len(starts) == 1, f"{page}: {len(starts)} explorers"
+    data_end = text.index("</script>", text.index("lipbook-explorer-data", starts[0]))
+    end = text.index("</script>", data_end + 1) + len("</script>")  # then the renderer
+    assert f'data-param="{param}"' in text[starts[0]:starts[0] + 300]
+    assert end - starts[0] <= EXPLORER_BUDGET, f"{page}: the explorer has {end - starts[0]} bytes"
+    assert "anim-slider" not in text, f"{page} still has a frame player"

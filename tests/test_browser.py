@@ -224,3 +224,52 @@ def test_static_animations_change_frame_when_the_slider_moves(pages, site, brows
             last = image.get_attribute("src")
             assert slider.get_attribute("value") == slider.get_attribute("max") != "0", page
             assert last != first, f"{page}: moving the slider did not change the frame"
+
+
+# every slider chapter's explorer: the hyperparameter its data-param names
+EXPLORERS = {"book/03_weight_clipping": "c", "book/04_gradient_penalty": "lam",
+             "book/05_spectral_normalization": "n_power_iterations",
+             "book/06_gradient_normalization": "eps"}
+EXPLORER_TIMINGS = ROOT / "_build" / "explorer-redraw-ms.json"
+
+
+def test_every_slider_chapter_has_an_explorer_that_follows_the_keyboard(pages, site, browser):
+    """Both sliders of each chapter's explorer, moved with the arrow keys, change the drawing
+    and the readout, and the readout is what the page's data says for the (value, time) now
+    selected; every redraw takes under 50 ms (the figures go to _build/explorer-redraw-ms.json
+    for the README)."""
+    import json
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from test_explorer_browser import REDRAW_MS, STATE, expected_readout
+
+    timings = {}
+    for page, param in EXPLORERS.items():
+        _open(browser, f"{site}/{page}.html")
+        roots = browser.find_elements(By.CSS_SELECTOR, "div.lipbook-explorer")
+        assert len(roots) == 1, f"{page}: {len(roots)} explorers"
+        assert roots[0].get_attribute("data-param") == param, page
+        data = json.loads(roots[0].find_element(
+            By.CSS_SELECTOR, "script.lipbook-explorer-data").get_attribute("textContent"))
+        assert len(data["values"]) >= 9 and len(data["steps"]) >= 12, page
+        before = browser.execute_script(STATE)
+        assert before["ready"] and before["error"] is None, f"{page}: {before['error']}"
+        assert before["readout"] == expected_readout(data, before["value"], before["step"])
+        drawn = []
+        for name, count in (("value", len(data["values"])), ("step", len(data["steps"]))):
+            slider = roots[0].find_element(By.CSS_SELECTOR, f'input[type="range"][name="{name}"]')
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); "
+                                   "arguments[0].focus()", slider)
+            key = Keys.ARROW_LEFT if before[name] == count - 1 else Keys.ARROW_RIGHT
+            slider.send_keys(key)
+            after = browser.execute_script(STATE)
+            assert after[name] != before[name], f"{page}: the key did not move {name}"
+            assert after["readout"] != before["readout"], f"{page}: {name}: readout unchanged"
+            assert after["readout"] == expected_readout(data, after["value"], after["step"])
+            assert after["landscape"] != before["landscape"], f"{page}: {name}: same drawing"
+            drawn.append(after["drawMs"])
+            before = after
+        timings[page] = drawn
+        assert max(drawn) < REDRAW_MS, f"{page}: a redraw took {max(drawn)} ms"
+    EXPLORER_TIMINGS.write_text(json.dumps(timings, indent=1))

@@ -48,12 +48,6 @@ __all__ = ["critic_landscape", "grad_norm_histogram", "gradient_norm_map", "weig
 # helpers
 
 
-def _module_device_dtype(module: nn.Module) -> tuple[torch.device, torch.dtype]:
-    for p in module.parameters():
-        return p.device, p.dtype
-    return torch.device("cpu"), torch.get_default_dtype()
-
-
 def _numpy_points(name: str, x) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().double().numpy()

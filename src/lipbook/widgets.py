@@ -82,13 +82,14 @@ class Playground(W.VBox):
     is the status text), ``image`` (``Image``, PNG), ``result`` (the last finished
     :class:`~lipbook.train.TrainResult`, None before one finishes or after a failed run),
     ``snapshot`` (the result last drawn, possibly mid-run), ``error`` (the exception of the
-    last failed run, else None) and ``config`` (the config of the last run requested).
+    last failed run, else None), ``config`` (the config of the last run requested) and
+    ``base`` (the config it was built with: the controls' start, and what an explorer sweeps).
     """
 
     def __init__(self, method: str, *, config: WGANConfig | None = None, sync: bool = False,
                  **config_overrides):
         base, rejected = settings(method, config, config_overrides)
-        self._pg_base = base
+        self.base = base
         self._pg_sync = bool(sync)
         self._pg_field = SLIDERS[method][0]
         (self.slider, self.no_penalty, self.dataset, self.steps, self.seed, self.progress,
@@ -133,7 +134,7 @@ class Playground(W.VBox):
             self.slider.disabled = bool(lam_zero)
         value = 0.0 if lam_zero else self.slider.value
         try:
-            return dataclasses.replace(self._pg_base, **{
+            return dataclasses.replace(self.base, **{
                 self._pg_field: value, "dataset": self.dataset.value,
                 "steps": self.steps.value, "seed": self.seed.value})
         except ValueError as e:
