@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 CHILD = r"""
-import json, sys, time, torch
+import json, statistics, sys, time, torch
 torch.set_num_threads(int(sys.argv[1]))
 from lipbook.train import WGANConfig, sweep, train
 kind, method, width, steps = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])

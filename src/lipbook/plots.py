@@ -1,5 +1,6 @@
-"""Figures for the book: critic landscapes, gradient-norm and weight histograms, training curves,
-and the static twins of the playground (small multiples and an animation that plays in plain HTML).
+"""Figures for the book: critic landscapes, ‖∇f‖ maps, gradient-norm and weight histograms,
+training curves, the playground's figure, and a sweep's small multiples (and, for outside users,
+its frame animation; the chapters' kernel-free twin of a slider is :mod:`lipbook.explorer`).
 
 Every function draws with matplotlib's object-oriented API: the ``ax`` functions draw into an
 ``Axes`` they are given, and the figure functions build a :class:`matplotlib.figure.Figure`
@@ -44,6 +45,18 @@ __all__ = ["critic_landscape", "grad_norm_histogram", "gradient_norm_map", "weig
 
 
 
+def _sweep_members(results, name):
+    """The sweep's results as a non-empty list, and the swept field's name (inferred if None)."""
+    results = list(results) if isinstance(results, (list, tuple)) else [results]
+    if not results:
+        raise ValueError("results must hold at least one TrainResult")
+    if name is None:  # the field that differs between the configs, else the method's own
+        name = swept_field([r.config for r in results]) or results[0].config.hyperparameter
+    if not hasattr(results[0].config, name):
+        raise ValueError(f"unknown name={name!r}: not a WGANConfig field")
+    return results, name
+
+
 # ---------------------------------------------------------------------------------------------
 # helpers
 
@@ -57,19 +70,6 @@ def _numpy_points(name: str, x) -> np.ndarray:
     return x
 
 
-def _values_and_gradients(critic: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """f(x) ``[n]`` and ∇f(x) ``[n, 2]`` on the CPU in float64, for a critic ``[n, 2] -> [n, 1]``."""
-    f, grad = values_and_gradients(critic, x)
-    return f.cpu().double(), grad.cpu().double()
-
-
-def _swept_name(results: Sequence) -> str:
-    """The hyperparameter that differs between the members' configs (the method's own one when
-    none does, e.g. a single result)."""
-    configs = [r.config for r in results]
-    return swept_field(configs) or configs[0].hyperparameter
-
-
 def _target_points(result, n: int = TARGET_POINTS) -> torch.Tensor:
     g = torch.Generator().manual_seed(TARGET_SEED)
     return toy.sample(result.config.dataset, n, generator=g)
@@ -81,12 +81,6 @@ def _modes_text(result) -> str:
     except ValueError:  # datasets without modes (swissroll, ring, checkerboard)
         return ""
     return f", {covered}/{total} modes"
-
-
-def _as_list(results) -> list:
-    if not isinstance(results, (list, tuple)):
-        return [results]
-    return list(results)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -109,7 +103,7 @@ def critic_landscape(ax, critic: nn.Module, *, real=None, fake=None, lim: float 
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
     grid = toy.grid(lim, resolution)  # [r², 2], x2 varying slowest
-    f, grad = _values_and_gradients(critic, grid)
+    f, grad = (t.cpu().double() for t in values_and_gradients(critic, grid))
     F = f.view(resolution, resolution).numpy()
     X, Y = (grid[:, i].view(resolution, resolution).numpy() for i in (0, 1))
     finite = np.isfinite(F)
@@ -157,7 +151,7 @@ def grad_norm_histogram(ax, critic: nn.Module, x, *, label: str | None = None, b
     """Histogram of ‖∇f(x)‖ over the points ``x`` ``[n, 2]``, with a dashed line at 1 (the
     target of a 1-Lipschitz critic, WGAN-GP's penalty, and GN's bound). Returns ``ax``."""
     pts = torch.as_tensor(_numpy_points("x", x))
-    _, grad = _values_and_gradients(critic, pts)
+    grad = values_and_gradients(critic, pts)[1].cpu().double()
     norms = grad.norm(dim=1).numpy()
     norms = norms[np.isfinite(norms)]
     ax.hist(norms, bins=bins, alpha=0.7, label=label or f"‖∇f‖ on {len(pts)} points")
@@ -225,16 +219,13 @@ def training_curves(ax, results, key: str = "exact_w1", *, labels: Sequence[str]
     ``results`` (one result works too); log-scale y for ``exact_w1``. Labels default to
     "name = value" of the swept hyperparameter (the method name for a single result).
     Returns ``ax``."""
-    results = _as_list(results)
-    if not results:
-        raise ValueError("results must hold at least one TrainResult")
+    results, name = _sweep_members(results, None)
     if key not in results[0].history:
         raise ValueError(f"unknown key={key!r}: choose one of {tuple(results[0].history)}")
     if labels is None:
         if len(results) == 1:
             labels = [results[0].config.method]
         else:
-            name = _swept_name(results)
             labels = [f"{name} = {format_value(getattr(r.config, name))}" for r in results]
     if len(labels) != len(results):
         raise ValueError(f"labels must have one entry per result ({len(results)}), "
@@ -290,17 +281,6 @@ def result_figure(result, *, lim: float = 2.0, resolution: int = 60) -> Figure:
     # why: a fixed layout; constrained layout costs a third of the time of a redraw
     fig.subplots_adjust(left=0.045, right=0.985, bottom=0.13, top=0.84, wspace=0.22)
     return fig
-
-
-def _sweep_members(results, name):
-    """The sweep's results as a non-empty list, and the swept field's name (inferred if None)."""
-    results = _as_list(results)
-    if not results:
-        raise ValueError("results must hold at least one TrainResult")
-    name = _swept_name(results) if name is None else name
-    if not hasattr(results[0].config, name):
-        raise ValueError(f"unknown name={name!r}: not a WGANConfig field")
-    return results, name
 
 
 def _member_panel(ax, r, name: str, real, lim: float, resolution: int, layout: str) -> None:
