@@ -176,3 +176,12 @@ def test_modes_covered_is_mode_coverage_of_the_samples():
                              dataset="swissroll", device="cpu"))
     with pytest.raises(ValueError):
         swiss.modes_covered()
+
+
+def test_maps_take_a_function_that_wraps_a_float32_module():
+    lin = torch.nn.Linear(2, 1)  # float32
+    fig = Figure()
+    _, norms = plots.gradient_norm_map(fig.add_subplot(), lambda x: 2 * lin(x), lim=1.0,
+                                       resolution=5)
+    assert torch.allclose(norms.float(), 2 * lin.weight.norm().expand(5, 5))
+    plots.critic_landscape(fig.add_subplot(), lambda x: lin(x), lim=1.0, resolution=5)

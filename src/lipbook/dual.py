@@ -15,7 +15,7 @@ not). :class:`ConstrainedCritics` holds K such critics, one per seed, as one bat
   ``torch.nn.utils.parametrizations.spectral_norm``, which also warms them up at creation).
 
 :func:`fit_dual` maximizes the dual for every member of several such families at once;
-:func:`dual_value` is E_P f − E_Q f of one fitted critic.
+:func:`lipbook.wasserstein.dual_w1` is E_P f − E_Q f of one fitted critic.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from . import nets
 from .checks import check_choice, check_positive, check_positive_int
 from .constraints import SN_WARMUP, power_iteration
 
-__all__ = ["ConstrainedCritics", "fit_dual", "dual_value"]
+__all__ = ["ConstrainedCritics", "fit_dual"]
 
 CONSTRAINTS = ("bjorck", "sn")
 
@@ -117,14 +117,3 @@ def fit_dual(families: Sequence[ConstrainedCritics], sample_p: Callable[[], torc
         opt.step()
         schedule.step()
     return [c.eval() for c in families]
-
-
-def dual_value(critic, p: torch.Tensor, q: torch.Tensor) -> float:
-    """E_P f − E_Q f on the points ``p`` and ``q`` (``[n, d]`` each): a lower bound on
-    W1(P, Q) when ``critic`` is 1-Lipschitz.
-
-    >>> dual_value(lambda x: x[:, 0], torch.zeros(3, 2), -torch.ones(3, 2))
-    1.0
-    """
-    with torch.no_grad():
-        return float(critic(p).mean() - critic(q).mean())

@@ -70,6 +70,13 @@ def _numpy_points(name: str, x) -> np.ndarray:
     return x
 
 
+def _grid_for(critic, lim: float, n: int) -> torch.Tensor:
+    """:func:`lipbook.toy.grid` in the critic's dtype (a module's own; torch's default for a
+    plain function, which may wrap a float32 module)."""
+    dtype = next((p.dtype for p in critic.parameters()), None) if isinstance(critic, nn.Module) else None
+    return toy.grid(lim, n, dtype=dtype or torch.get_default_dtype())
+
+
 def _target_points(result, n: int = TARGET_POINTS) -> torch.Tensor:
     g = torch.Generator().manual_seed(TARGET_SEED)
     return toy.sample(result.config.dataset, n, generator=g)
@@ -102,7 +109,7 @@ def critic_landscape(ax, critic: nn.Module, *, real=None, fake=None, lim: float 
         raise ValueError(f"lim must be a finite number > 0, got {lim!r}")
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
-    grid = toy.grid(lim, resolution)  # [r², 2], x2 varying slowest
+    grid = _grid_for(critic, lim, resolution)  # [r², 2], x2 varying slowest
     f, grad = (t.cpu().double() for t in values_and_gradients(critic, grid))
     F = f.view(resolution, resolution).numpy()
     X, Y = (grid[:, i].view(resolution, resolution).numpy() for i in (0, 1))
@@ -170,7 +177,7 @@ def gradient_norm_map(ax, critic, *, lim: float = 2.0, resolution: int = 121,
     ``[resolution, resolution]`` (row i at x₂ = a_i, column j at x₁ = a_j)."""
     from matplotlib.colors import LogNorm
 
-    grid = toy.grid(lim, resolution)  # [r², 2]
+    grid = _grid_for(critic, lim, resolution)  # [r², 2]
     norms = gradient_norms(critic, grid).cpu().double().view(resolution, resolution)
     X, Y = (grid[:, i].view(resolution, resolution).numpy() for i in (0, 1))
     mesh = ax.pcolormesh(X, Y, norms.numpy(), norm=LogNorm(vmin=0.1, vmax=10), cmap="RdBu_r",

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .train import _Run
 
 __all__ = ["TrainResult", "Evaluation", "Progress", "TrainingDiverged", "HISTORY_KEYS", "trend",
-           "trend_verdict"]
+           "trend_verdict", "TREND_TOL"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -73,6 +73,8 @@ class TrainResult:
         this run's dataset; ``ValueError`` for a dataset without modes."""
         return toy.mode_coverage(self.samples.detach().cpu().float(), self.config.dataset)
 
+
+TREND_TOL = 0.05  # the book's "levelled off": |trend| below 5 %
 
 HISTORY_KEYS = ("step", "critic_loss", "generator_loss", "dual_w1", "exact_w1",
                 "grad_norm_mean", "seconds")
@@ -163,7 +165,7 @@ def trend(values, key: str = "exact_w1") -> float:
     return (last - before) / abs(before)
 
 
-def trend_verdict(tr: float, tol: float = 0.05) -> str:
+def trend_verdict(tr: float, tol: float = TREND_TOL) -> str:
     """What a curve did over its last third, in words, from its signed :func:`trend` ``tr``:
     "levelled off" within ``tol``, else "still falling" or "still rising", with the change in
     percent. How the book states one run's behaviour (measured and said, not asserted).

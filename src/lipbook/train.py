@@ -59,10 +59,10 @@ from .device import get_device
 from .engines import engine_for
 from .members import BatchedPowerIteration, Members
 from .nets import BJORCK_ITERS, BatchedMLP, bjorck
-from .results import Evaluation, Progress, TrainingDiverged, TrainResult, trend
+from .results import Evaluation, Progress, TrainingDiverged, TrainResult, trend, trend_verdict
 
-__all__ = ["WGANConfig", "train", "sweep", "sweep_seeds", "trend", "TrainResult", "Progress",
-           "TrainingDiverged", "METHODS"]
+__all__ = ["WGANConfig", "train", "sweep", "sweep_seeds", "trend", "trend_verdict", "TrainResult",
+           "Progress", "TrainingDiverged", "METHODS"]
 
 
 class _Run:
