@@ -199,6 +199,19 @@ def test_frame_indices_are_checked(ex):
         ex.frame(0, 4)
 
 
+def test_summary_is_computed_from_the_final_results(ex):
+    final = [r.history["exact_w1"][-1] for r in ex.results]
+    modes = [r.modes_covered() for r in ex.results]
+    best = min(range(len(LAMS)), key=final.__getitem__)
+    most = max(m for m, _ in modes)
+    s = ex.summary()
+    assert s["n"] == len(LAMS) and s["best"] == format_value(LAMS[best])
+    assert s["best-w1"] == final[best] and s["most-modes"] == most and s["modes-total"] == 8
+    assert s["most-modes-at"] == ", ".join(format_value(v) for v, (m, _) in zip(LAMS, modes)
+                                           if m == most)
+    assert s["diverged"] == "No run diverged."
+
+
 def test_format_value():
     assert [format_value(x) for x in (0.123456, 1234.5, 1.5e-5, 0.0, None, 2.0)] == [
         "0.123", "1.23e+03", "1.5e-05", "0", "—", "2"]
@@ -243,6 +256,9 @@ def test_diverging_members_are_reported_and_the_others_retrained():
     for i in (1, 3):
         assert [f is None for f in data["frames"][i]] == [st >= ex.diverged[i] for st in ex.steps]
     assert "diverged at iteration" in page
+    said = ex.summary(symbol="λ")["diverged"]
+    assert said == ("Diverged: " + "; ".join(f"λ = {format_value(lams[i])} at iteration "
+                                            f"{ex.diverged[i]}" for i in (1, 3)) + ".")
 
 
 def test_gradient_normalized_critic_on_a_dataset_without_modes():

@@ -201,20 +201,10 @@ def explore(config: WGANConfig, name: str, values, snapshots: int = 13, progress
 
 
 @functools.cache
-def _script() -> str:
-    return importlib.resources.files("lipbook").joinpath("explorer.js").read_text("utf-8")
+def _asset(name: str) -> str:
+    """A file of the package's data (``explorer.js``, ``explorer.css``), as text."""
+    return importlib.resources.files("lipbook").joinpath(name).read_text("utf-8")
 
-
-_STYLE = """<style>
-.lipbook-explorer{font:14px/1.4 system-ui,sans-serif;color:#222;background:#fff;padding:6px;max-width:860px;margin:.5em 0}
-.lipbook-explorer .lbx-controls{display:flex;flex-wrap:wrap;gap:.4em 1.2em;align-items:center}
-.lipbook-explorer label{display:flex;gap:.4em;align-items:center}
-.lipbook-explorer output{min-width:9em;font-variant-numeric:tabular-nums}
-.lipbook-explorer .lbx-plots{display:flex;flex-wrap:wrap;gap:8px;margin:.4em 0}
-.lipbook-explorer canvas{background:#fff;border:1px solid #ddd;max-width:100%}
-.lipbook-explorer .lipbook-readout{font-variant-numeric:tabular-nums;min-height:1.4em}
-.lipbook-explorer .lbx-caption{font-size:90%;color:#444;margin:.2em 0}
-</style>"""
 
 
 class Explorer:
@@ -269,6 +259,32 @@ class Explorer:
         out["readout"] = text
         return out
 
+    def summary(self, symbol: str | None = None) -> dict:
+        """What the runs did across the range, for a chapter's prose (one seed: said, never
+        asserted): ``n`` values; ``best`` (formatted) and ``best-w1``, the value with the
+        smallest final exact W1 and that W1; ``most-modes`` of ``modes-total`` and the values
+        reaching them (``most-modes-at``), "—" for a dataset without modes; ``diverged``, a
+        sentence naming each diverged value (``symbol``, default the slider's) and iteration."""
+        symbol = self.config.spec.control.symbol if symbol is None else symbol
+        runs = {v: r for i, (v, r) in enumerate(zip(self.values, self.results))
+                if i not in self.diverged}
+        w1 = {v: r.history["exact_w1"][-1] for v, r in runs.items()}
+        best = min(w1, key=w1.get) if w1 else None
+        try:
+            modes = {v: r.modes_covered() for v, r in runs.items()}
+        except ValueError:  # datasets without modes
+            modes = {}
+        most = max((m for m, _ in modes.values()), default=None)
+        gone = [f"{symbol} = {format_value(self.values[i])} at iteration {s}"
+                for i, s in sorted(self.diverged.items())]
+        return {"n": len(self.values), "best": format_value(best),
+                "best-w1": w1[best] if w1 else math.nan,
+                "most-modes": "—" if most is None else most,
+                "modes-total": next(iter(modes.values()))[1] if modes else "—",
+                "most-modes-at": ", ".join(format_value(v) for v, (m, _) in modes.items()
+                                           if m == most) or "—",
+                "diverged": f"Diverged: {'; '.join(gone)}." if gone else "No run diverged."}
+
     def data(self) -> dict:
         """What the page embeds (JSON-ready): see the module docstring for the layout."""
         cfg = self.config
@@ -301,7 +317,8 @@ class Explorer:
                    f"and real points during every run, the chosen value's curve highlighted.")
         e = html.escape
         self._html = (
-            f'{_STYLE}<div class="lipbook-explorer" id="{self.id}" data-param="{e(self.name)}" '
+            f'<style>{_asset("explorer.css")}</style>'
+            f'<div class="lipbook-explorer" id="{self.id}" data-param="{e(self.name)}" '
             f'role="group" aria-label="explorer of {e(self.name)} for {e(cfg.method)}">'
             f'<p class="lbx-caption">{e(caption)}</p><div class="lbx-controls">'
             f'<label>value <input type="range" name="value" min="0" max="{V - 1}" step="1" '
@@ -319,7 +336,7 @@ class Explorer:
             f'<div class="lipbook-readout" aria-live="polite">'
             f'{e(self.frame(v0, t0)["readout"])}</div>'
             f'<script type="application/json" class="lipbook-explorer-data">{payload}</script>'
-            f'</div><script>{_script()}</script>')
+            f'</div><script>{_asset("explorer.js")}</script>')
         return self._html
 
     def _repr_html_(self) -> str:
