@@ -234,9 +234,9 @@ EXPLORER_TIMINGS = ROOT / "_build" / "explorer-redraw-ms.json"
 
 
 def test_every_slider_chapter_has_an_explorer_that_follows_the_keyboard(pages, site, browser):
-    """Both sliders of each chapter's explorer, moved with the arrow keys, change the drawing
-    and the readout, and the readout is what the page's data says for the (value, time) now
-    selected; every redraw takes under 50 ms (the figures go to _build/explorer-redraw-ms.json
+    """Both sliders and the dataset menu of each chapter's explorer, moved with the arrow keys,
+    change the drawing and the readout, and the readout is what the page's data says for the
+    (dataset, value, time) now selected; every redraw takes under 50 ms (the figures go to _build/explorer-redraw-ms.json
     for the README)."""
     import json
 
@@ -255,18 +255,23 @@ def test_every_slider_chapter_has_an_explorer_that_follows_the_keyboard(pages, s
         assert len(data["values"]) >= 9 and len(data["steps"]) >= 12, page
         before = browser.execute_script(STATE)
         assert before["ready"] and before["error"] is None, f"{page}: {before['error']}"
-        assert before["readout"] == expected_readout(data, before["value"], before["step"])
+        assert len(data["datasets"]) >= 2, f"{page}: one dataset"
+        now = before["dataset"], before["value"], before["step"]
+        assert before["readout"] == expected_readout(data, *now)
         drawn = []
-        for name, count in (("value", len(data["values"])), ("step", len(data["steps"]))):
-            slider = roots[0].find_element(By.CSS_SELECTOR, f'input[type="range"][name="{name}"]')
+        for name, count, (back, on) in (
+                ("value", len(data["values"]), (Keys.ARROW_LEFT, Keys.ARROW_RIGHT)),
+                ("step", len(data["steps"]), (Keys.ARROW_LEFT, Keys.ARROW_RIGHT)),
+                ("dataset", len(data["datasets"]), (Keys.ARROW_UP, Keys.ARROW_DOWN))):
+            control = roots[0].find_element(By.CSS_SELECTOR, f'[name="{name}"]')
             browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); "
-                                   "arguments[0].focus()", slider)
-            key = Keys.ARROW_LEFT if before[name] == count - 1 else Keys.ARROW_RIGHT
-            slider.send_keys(key)
+                                   "arguments[0].focus()", control)
+            control.send_keys(back if before[name] == count - 1 else on)
             after = browser.execute_script(STATE)
             assert after[name] != before[name], f"{page}: the key did not move {name}"
             assert after["readout"] != before["readout"], f"{page}: {name}: readout unchanged"
-            assert after["readout"] == expected_readout(data, after["value"], after["step"])
+            now = after["dataset"], after["value"], after["step"]
+            assert after["readout"] == expected_readout(data, *now)
             assert after["landscape"] != before["landscape"], f"{page}: {name}: same drawing"
             drawn.append(after["drawMs"])
             before = after

@@ -5,6 +5,7 @@ refused by name, and a diverging member is reported, not drawn as a blank plot."
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html.parser
 import json
 import math
@@ -59,10 +60,10 @@ def decode_points(b64: str, lim: float) -> np.ndarray:
 
 def test_snapshots_are_spread_over_the_run_and_end_at_the_last_step(ex, data):
     assert ex.steps == [10, 20, 30, 40] == data["steps"]
-    assert len(data["frames"]) == len(LAMS) and all(len(row) == 4 for row in data["frames"])
+    assert len(data["datasets"][0]["frames"]) == len(LAMS) and all(len(row) == 4 for row in data["datasets"][0]["frames"])
     for r in ex.results:
         assert r.history["step"][0] == 0  # the W1 curves start at step 0
-    assert [c["step"] for c in data["curves"]] == [r.history["step"] for r in ex.results]
+    assert [c["step"] for c in data["datasets"][0]["curves"]] == [r.history["step"] for r in ex.results]
 
 
 def test_critic_grid_round_trips_within_half_a_step(ex, data):
@@ -70,7 +71,7 @@ def test_critic_grid_round_trips_within_half_a_step(ex, data):
     yy, xx = torch.meshgrid(axis, axis, indexing="ij")
     grid = torch.stack([xx.flatten(), yy.flatten()], dim=1).float()
     for i, r in enumerate(ex.results):
-        frame = data["frames"][i][-1]  # the final snapshot: the returned critic
+        frame = data["datasets"][0]["frames"][i][-1]  # the final snapshot: the returned critic
         with torch.no_grad():
             f = r.critic(grid).double().view(RES, RES).numpy()
         assert frame["lo"] == pytest.approx(f.min(), abs=1e-6)
@@ -78,7 +79,7 @@ def test_critic_grid_round_trips_within_half_a_step(ex, data):
         half = (frame["hi"] - frame["lo"]) / 255 / 2
         assert half > 0
         assert np.abs(decode_grid(frame, RES) - f).max() <= half * (1 + 1e-6) + 1e-7
-        for earlier in data["frames"][i]:
+        for earlier in data["datasets"][0]["frames"][i]:
             decoded = decode_grid(earlier, RES)
             assert decoded.min() == earlier["lo"] and decoded.max() == pytest.approx(earlier["hi"])
 
@@ -86,7 +87,7 @@ def test_critic_grid_round_trips_within_half_a_step(ex, data):
 def test_points_round_trip_within_half_a_step_and_clamp_outside_the_view(ex, data):
     half = 2 * LIM / 65535 / 2
     for i, r in enumerate(ex.results):
-        frame = data["frames"][i][-1]
+        frame = data["datasets"][0]["frames"][i][-1]
         x = r.samples.double().numpy()
         decoded = decode_points(frame["pts"], LIM)
         assert decoded.shape == x.shape
@@ -94,7 +95,7 @@ def test_points_round_trip_within_half_a_step_and_clamp_outside_the_view(ex, dat
         assert frame["out"] == int((np.abs(x) > LIM).any(axis=1).sum())
     g = torch.Generator().manual_seed(20_221_011)  # plots.TARGET_SEED: the figures' real points
     real = toy.sample("8gaussians", 512, generator=g).double().numpy()
-    assert np.abs(decode_points(data["real"], LIM) - np.clip(real, -LIM, LIM)).max() <= half + 1e-9
+    assert np.abs(decode_points(data["datasets"][0]["real"], LIM) - np.clip(real, -LIM, LIM)).max() <= half + 1e-9
 
 
 def test_readouts_are_the_histories_at_the_snapshot_steps(ex):
@@ -108,7 +109,7 @@ def test_readouts_are_the_histories_at_the_snapshot_steps(ex):
             assert fr["dual_w1"] == h["dual_w1"][k]
             assert fr["grad_norm_mean"] == h["grad_norm_mean"][k]
             assert fr["diverged"] is None
-            expected = (f"λ = {LAMS[i]:.3g} · iteration {step} · W1 = {h['exact_w1'][k]:.3g} · "
+            expected = (f"8gaussians · λ = {LAMS[i]:.3g} · iteration {step} · W1 = {h['exact_w1'][k]:.3g} · "
                         f"modes {fr['modes'][0]}/{fr['modes'][1]} · E f(real) − E f(fake) = "
                         f"{h['dual_w1'][k]:.3g} · mean ‖∇f‖ = {h['grad_norm_mean'][k]:.3g}")
             assert fr["readout"].startswith(expected)
@@ -182,6 +183,8 @@ def test_explorer_values_span_the_live_sliders(one_torch_thread):
     (dict(snapshots=5), r"snapshots must be in \[2, 4\]"), (dict(snapshots=2.5), "snapshots"),
     (dict(resolution=4), "resolution"), (dict(resolution=RESOLUTION_RANGE[1] + 1), "resolution"),
     (dict(lim=0), "lim"), (dict(lim=math.inf), "lim"), (dict(progress="yes"), "progress"),
+    (dict(datasets="ring"), "datasets"), (dict(datasets=[]), "datasets"),
+    (dict(datasets=["ring", "moons"]), "datasets"), (dict(datasets=["ring", "ring"]), "datasets"),
     (dict(config=None), "config"),
 ])
 def test_bad_arguments_are_refused_by_name(config, change, argname):
@@ -248,13 +251,13 @@ def test_diverging_members_are_reported_and_the_others_retrained():
                 assert f"diverges at iteration {s}" in fr["readout"]
             else:
                 assert fr["exact_w1"] is None and fr["modes"] is None
-                assert fr["readout"] == (f"{ex.labels[i]} · iteration {step} · diverged at "
-                                         f"iteration {s}")
+                assert fr["readout"] == (f"8gaussians · {ex.labels[i]} · iteration {step} · "
+                                         f"diverged at iteration {s}")
     page = ex.to_html()
     data = json.loads(re.search(r'class="lipbook-explorer-data">(.*?)</script>', page, re.S)[1])
-    assert data["diverged"] == [None, ex.diverged[1], None, ex.diverged[3]]
+    assert data["datasets"][0]["diverged"] == [None, ex.diverged[1], None, ex.diverged[3]]
     for i in (1, 3):
-        assert [f is None for f in data["frames"][i]] == [st >= ex.diverged[i] for st in ex.steps]
+        assert [f is None for f in data["datasets"][0]["frames"][i]] == [st >= ex.diverged[i] for st in ex.steps]
     assert "diverged at iteration" in page
     said = ex.summary(symbol="λ")["diverged"]
     assert said == ("Diverged: " + "; ".join(f"λ = {format_value(lams[i])} at iteration "
@@ -271,3 +274,34 @@ def test_gradient_normalized_critic_on_a_dataset_without_modes():
         assert fr["modes"] is None and " · modes — · " in fr["readout"]
         assert fr["exact_w1"] == ex.results[i].history["exact_w1"][-1]
     assert 'data-param="eps"' in ex.to_html()
+
+
+def test_each_dataset_is_its_own_sweep_and_the_page_offers_them_in_order():
+    # the second dataset's frames are a plain sweep on that dataset; the first is the default
+    cfg = WGANConfig(method="clip", **TINY)
+    cs = [0.01, 0.1]
+    ex = explore(cfg, "c", cs, snapshots=2, progress=False, resolution=RES,
+                 datasets=["ring", "25gaussians"])
+    assert ex.datasets == ["ring", "25gaussians"] and ex.results is ex.runs[0].results
+    for d, name in enumerate(ex.datasets):
+        plain = sweep(dataclasses.replace(cfg, dataset=name), "c", cs)
+        for i, p in enumerate(plain):
+            fr = ex.frame(i, -1, d=d)
+            assert fr["dataset"] == name and fr["readout"].startswith(f"{name} · c = ")
+            assert fr["exact_w1"] == p.history["exact_w1"][-1]
+            assert fr["modes"] == (toy.mode_coverage(p.samples, name) if d else None)
+        assert ex.summary(d=d)["dataset"] == name
+    page = ex.to_html()
+    data = json.loads(re.search(r'class="lipbook-explorer-data">(.*?)</script>', page, re.S)[1])
+    assert [ds["name"] for ds in data["datasets"]] == ex.datasets
+    g = torch.Generator().manual_seed(20_221_011)  # plots.TARGET_SEED
+    ring = toy.sample("ring", 512, generator=g).double().numpy()
+    assert np.abs(decode_points(data["datasets"][0]["real"], LIM) - ring).max() <= LIM / 65535 + 1e-9
+    parser = _Tags()
+    parser.feed(page)
+    options = [a["value"] for t, a in parser.tags if t == "option"]
+    assert options == ["0", "1"] and any(t == "select" and a.get("name") == "dataset"
+                                         for t, a in parser.tags)
+    assert "on ring and 25gaussians" in page
+    with pytest.raises(ValueError, match=r"d must be an int in \[-2, 1\]"):
+        ex.frame(0, 0, d=2)

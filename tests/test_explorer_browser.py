@@ -1,8 +1,9 @@
 """The explorer in headless Chromium: a page with the explorer of a small real sweep, served on
 127.0.0.1 (every other host unreachable), driven with the keyboard like a reader would.
 
-Both sliders, moved with the arrow keys, change the drawing and the readout, and the readout is
-what the embedded JSON says for the (value, time) now selected, formatted here by the page's
+Both sliders and the dataset menu, moved with the arrow keys, change the drawing and the
+readout, and the readout is what the embedded JSON says for the (dataset, value, time) now
+selected, formatted here by the page's
 rule (Python's ``.3g``); a redraw takes under 50 ms; play advances the time; a diverged value
 says so over its drawing; two explorers on one page both work; the page loads nothing from
 the network and logs no SEVERE console entry.
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.browser
 CONFIG = dict(method="gp", hidden=16, depth=2, batch=64, steps=40, critic_steps=2,
               eval_every=10, eval_samples=128, device="cpu")
 LAMS = [0.01, 0.1, 1.0, 10.0, 1e38]  # the last diverges at once (its penalty overflows)
+DATASETS = ("8gaussians", "swissroll")  # one with modes, one without
 REDRAW_MS = 50
 
 browser = test_browser.browser  # the same headless Chromium fixture as the book's pages
@@ -37,7 +39,8 @@ browser = test_browser.browser  # the same headless Chromium fixture as the book
 
 @pytest.fixture(scope="module")
 def ex(one_torch_thread):
-    return explore(WGANConfig(**CONFIG), "lam", LAMS, snapshots=4, progress=False)
+    return explore(WGANConfig(**CONFIG), "lam", LAMS, snapshots=4, progress=False,
+                   datasets=DATASETS)
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +70,11 @@ def _open(driver, url: str) -> list[dict]:
     return driver.get_log("browser")
 
 
-def expected_readout(d: dict, vi: int, ti: int) -> str:
-    """The readout for (value vi, snapshot ti), recomputed from the page's JSON."""
-    head = f"{d['labels'][vi]} · iteration {d['steps'][ti]}"
-    fr, dv = d["frames"][vi][ti], d["diverged"][vi]
+def expected_readout(d: dict, di: int, vi: int, ti: int) -> str:
+    """The readout for (dataset di, value vi, snapshot ti), recomputed from the page's JSON."""
+    ds = d["datasets"][di]
+    head = f"{ds['name']} · {d['labels'][vi]} · iteration {d['steps'][ti]}"
+    fr, dv = ds["frames"][vi][ti], ds["diverged"][vi]
     if fr is None:
         return f"{head} · diverged at iteration {dv}"
     modes = f"{fr['modes'][0]}/{fr['modes'][1]}" if fr["modes"] else "—"
@@ -86,6 +90,7 @@ def expected_readout(d: dict, vi: int, ti: int) -> str:
 STATE = """
     const root = document.querySelectorAll("div.lipbook-explorer")[arguments[0] || 0];
     return {
+      dataset: Number(root.querySelector('select[name="dataset"]').value),
       value: Number(root.querySelector('input[name="value"]').value),
       step: Number(root.querySelector('input[name="step"]').value),
       readout: root.querySelector(".lipbook-readout").textContent,
@@ -111,7 +116,7 @@ def page(browser, site):
 def _press(browser, name: str, key) -> None:
     from selenium.webdriver.common.by import By
 
-    slider = browser.find_element(By.CSS_SELECTOR, f'input[type="range"][name="{name}"]')
+    slider = browser.find_element(By.CSS_SELECTOR, f'[name="{name}"]')
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus()",
                            slider)
     assert browser.switch_to.active_element == slider, f"the {name} slider cannot take focus"
@@ -125,22 +130,26 @@ def test_both_sliders_move_with_the_keyboard_and_the_readout_matches_the_data(br
     before = browser.execute_script(STATE)
     assert before["ready"] and before["error"] is None
     assert (before["value"], before["step"]) == (len(LAMS) // 2, 0)
-    assert before["readout"] == expected_readout(d, before["value"], before["step"])
+    assert before["dataset"] == 0
+    assert before["readout"] == expected_readout(d, 0, before["value"], before["step"])
     timings = [before["drawMs"]]
-    for name in ("value", "step"):
-        _press(browser, name, Keys.ARROW_RIGHT)
+    for name, key in (("value", Keys.ARROW_RIGHT), ("step", Keys.ARROW_RIGHT),
+                      ("dataset", Keys.ARROW_DOWN), ("dataset", Keys.ARROW_UP)):
+        _press(browser, name, key)
         after = browser.execute_script(STATE)
-        assert after[name] == before[name] + 1, f"RIGHT did not move the {name} slider"
+        moved = -1 if key == Keys.ARROW_UP else 1
+        assert after[name] == before[name] + moved, f"{key!r} did not move the {name} control"
         assert after["readout"] != before["readout"], f"{name}: the readout did not change"
-        assert after["readout"] == expected_readout(d, after["value"], after["step"])
-        assert after["readout"] == ex.frame(after["value"], after["step"])["readout"]
+        now = after["dataset"], after["value"], after["step"]
+        assert after["readout"] == expected_readout(d, *now)
+        assert after["readout"] == ex.frame(now[1], now[2], d=now[0])["readout"]
         assert after["landscape"] != before["landscape"], f"{name}: the landscape did not change"
-        if name == "value":
-            assert after["curves"] != before["curves"], "the highlighted W1 curve did not change"
+        if name != "step":
+            assert after["curves"] != before["curves"], f"{name}: the W1 curves did not change"
         timings.append(after["drawMs"])
         before = after
     print(f"\nexplorer redraw: {', '.join(f'{t:.1f}' for t in timings)} ms "
-          f"(first draw, value RIGHT, step RIGHT)")
+          f"(first draw, value RIGHT, step RIGHT, dataset DOWN, dataset UP)")
     assert max(timings[1:]) < REDRAW_MS, f"a redraw took {max(timings[1:])} ms"
 
 
@@ -161,18 +170,20 @@ def test_play_advances_the_time(browser, page):
     button.click()  # pause
     assert button.get_attribute("aria-pressed") == "false"
     now = browser.execute_script(STATE)
-    assert now["readout"] == expected_readout(page["data"], now["value"], now["step"])
+    assert now["readout"] == expected_readout(page["data"], now["dataset"], now["value"],
+                                              now["step"])
 
 
 def test_a_diverged_value_is_said_over_its_drawing(browser, page):
     from selenium.webdriver.common.keys import Keys
 
     d = page["data"]
-    assert d["diverged"][-1] is not None and all(f is None for f in d["frames"][-1])
+    ds = d["datasets"][0]
+    assert ds["diverged"][-1] is not None and all(f is None for f in ds["frames"][-1])
     _press(browser, "value", Keys.END)
     state = browser.execute_script(STATE)
-    assert state["value"] == len(LAMS) - 1
-    assert state["readout"] == expected_readout(d, state["value"], state["step"])
+    assert state["value"] == len(LAMS) - 1 and state["dataset"] == 0
+    assert state["readout"] == expected_readout(d, 0, state["value"], state["step"])
     assert "diverged at iteration" in state["readout"]
     red = browser.execute_script("""
         const c = document.querySelector("canvas.lbx-landscape");

@@ -3,7 +3,7 @@
    copy only initialises the explorers not yet set up), so several explorers may share a page. */
 (function () {
   "use strict";
-  var VERSION = 1;
+  var VERSION = 2;
   if (window.lipbookExplorer && window.lipbookExplorer.version === VERSION) {
     window.lipbookExplorer.initAll();
     return;
@@ -50,9 +50,11 @@
     return out;
   }
 
-  function readout(d, vi, ti) {
-    var head = d.labels[vi] + " \u00b7 iteration " + d.steps[ti];
-    var fr = d.frames[vi][ti], dv = d.diverged[vi];
+  /* The readout of dataset di, value vi, snapshot ti: the text Explorer.frame gives. */
+  function readout(d, di, vi, ti) {
+    var ds = d.datasets[di];
+    var head = ds.name + " \u00b7 " + d.labels[vi] + " \u00b7 iteration " + d.steps[ti];
+    var fr = ds.frames[vi][ti], dv = ds.diverged[vi];
     if (!fr) return head + " \u00b7 diverged at iteration " + dv;
     var modes = fr.modes ? fr.modes[0] + "/" + fr.modes[1] : "\u2014";
     var s = head + " \u00b7 W1 = " + fmt(fr.w1) + " \u00b7 modes " + modes +
@@ -100,24 +102,31 @@
   function Explorer(root) {
     this.root = root;
     this.d = JSON.parse(root.querySelector("script.lipbook-explorer-data").textContent);
+    this.dataset = root.querySelector('select[name="dataset"]');
     this.value = root.querySelector('input[name="value"]');
     this.step = root.querySelector('input[name="step"]');
     this.play = root.querySelector("button.lbx-play");
     this.readout = root.querySelector(".lipbook-readout");
     this.land = setup(root.querySelector("canvas.lbx-landscape"));
     this.curves = setup(root.querySelector("canvas.lbx-curves"));
-    this.real = points(this.d.real, this.d.lim);
-    this.cache = {};
+    this.cache = {}; // decoded frames and target points, by dataset
+    this.reals = {};
     this.timer = null;
     var self = this;
+    this.dataset.addEventListener("change", function () { self.draw(); });
     this.value.addEventListener("input", function () { self.draw(); });
     this.step.addEventListener("input", function () { self.draw(); });
     this.play.addEventListener("click", function () { self.toggle(); });
     this.draw();
   }
 
-  Explorer.prototype.decoded = function (vi, ti) {
-    var key = vi + "," + ti, fr = this.d.frames[vi][ti];
+  Explorer.prototype.real = function (di) {
+    if (!(di in this.reals)) this.reals[di] = points(this.d.datasets[di].real, this.d.lim);
+    return this.reals[di];
+  };
+
+  Explorer.prototype.decoded = function (di, vi, ti) {
+    var key = di + "," + vi + "," + ti, fr = this.d.datasets[di].frames[vi][ti];
     if (!(key in this.cache)) {
       this.cache[key] = fr ? {f: bytes(fr.f), pts: points(fr.pts, this.d.lim), fr: fr} : null;
     }
@@ -146,26 +155,27 @@
 
   Explorer.prototype.draw = function () {
     var t0 = performance.now(), d = this.d;
-    var vi = Number(this.value.value), ti = Number(this.step.value);
+    var di = Number(this.dataset.value), vi = Number(this.value.value);
+    var ti = Number(this.step.value);
     this.root.querySelector("output.lbx-value").textContent = d.labels[vi];
     this.root.querySelector("output.lbx-step").textContent =
       "iteration " + d.steps[ti] + " of " + d.total;
-    this.readout.textContent = readout(d, vi, ti);
-    this.drawLandscape(vi, ti);
-    this.drawCurves(vi, ti);
+    this.readout.textContent = readout(d, di, vi, ti);
+    this.drawLandscape(di, vi, ti);
+    this.drawCurves(di, vi, ti);
     this.root.dataset.drawMs = (performance.now() - t0).toFixed(2);
   };
 
-  Explorer.prototype.drawLandscape = function (vi, ti) {
-    var d = this.d, ctx = this.land.ctx, W = this.land.w, H = this.land.h, n = d.res, lim = d.lim;
+  Explorer.prototype.drawLandscape = function (di, vi, ti) {
+    var d = this.d, ds = d.datasets[di], ctx = this.land.ctx, W = this.land.w, H = this.land.h, n = d.res, lim = d.lim;
     var ox = 36, oy = 8, S = Math.min(W - ox - 8, H - oy - 30);
     var toX = function (x) { return ox + (x + lim) / (2 * lim) * S; };
     var toY = function (y) { return oy + (lim - y) / (2 * lim) * S; };
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, W, H);
     var last = ti; // past a divergence: the last frame before it, dimmed
-    while (last >= 0 && !d.frames[vi][last]) last--;
-    var frame = last >= 0 ? this.decoded(vi, last) : null;
+    while (last >= 0 && !ds.frames[vi][last]) last--;
+    var frame = last >= 0 ? this.decoded(di, vi, last) : null;
     ctx.save();
     ctx.beginPath();
     ctx.rect(ox, oy, S, S);
@@ -189,7 +199,7 @@
       ctx.lineWidth = 0.8;
       var gx = function (i) { return ox + i * cell; }, gy = function (j) { return oy + S - j * cell; };
       for (var k = 1; k <= 7; k++) contour(ctx, frame.f, n, 255 * k / 8, gx, gy);
-      this.scatter(ctx, this.real, REAL, toX, toY);
+      this.scatter(ctx, this.real(di), REAL, toX, toY);
       this.scatter(ctx, frame.pts, FAKE, toX, toY);
     }
     ctx.restore();
@@ -219,13 +229,13 @@
       ctx.fillText(r[1], ox + 22, oy + 18 + 14 * k);
     });
     if (fr) ctx.fillText("f from " + fmt(fr.lo) + " to " + fmt(fr.hi), ox + 10, oy + 46);
-    if (!d.frames[vi][ti]) { // diverged: say so over the drawing
+    if (!ds.frames[vi][ti]) { // diverged: say so over the drawing
       ctx.fillStyle = "rgba(255,255,255,0.6)";
       ctx.fillRect(ox, oy, S, S);
       ctx.fillStyle = "#b00020";
       ctx.font = "bold 16px sans-serif";
       ctx.textAlign = "center";
-      ctx.fillText("diverged at iteration " + d.diverged[vi], ox + S / 2, oy + S / 2);
+      ctx.fillText("diverged at iteration " + ds.diverged[vi], ox + S / 2, oy + S / 2);
     }
   };
 
@@ -236,13 +246,13 @@
     ctx.globalAlpha = 1;
   };
 
-  Explorer.prototype.drawCurves = function (vi, ti) {
-    var d = this.d, ctx = this.curves.ctx, W = this.curves.w, H = this.curves.h;
+  Explorer.prototype.drawCurves = function (di, vi, ti) {
+    var d = this.d, ds = d.datasets[di], ctx = this.curves.ctx, W = this.curves.w, H = this.curves.h;
     var L = 52, R = 14, T = 26, B = 40, pw = W - L - R, ph = H - T - B;
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, W, H);
     var lo = Infinity, hi = -Infinity;
-    d.curves.forEach(function (c) {
+    ds.curves.forEach(function (c) {
       c.w1.forEach(function (w) { if (w !== null && w > 0) { lo = Math.min(lo, w); hi = Math.max(hi, w); } });
     });
     if (!(lo < Infinity)) { lo = 0.01; hi = 1; }
@@ -287,20 +297,20 @@
       }
       ctx.stroke();
     };
-    d.curves.forEach(function (c, i) { if (i !== vi) line(c, OTHER, 1); });
-    line(d.curves[vi], CURRENT, 2.5);
+    ds.curves.forEach(function (c, i) { if (i !== vi) line(c, OTHER, 1); });
+    line(ds.curves[vi], CURRENT, 2.5);
     var it = d.steps[ti];
     ctx.strokeStyle = "#d62728";
     ctx.lineWidth = 1;
     ctx.setLineDash([4, 3]);
     ctx.beginPath(); ctx.moveTo(toX(it), T); ctx.lineTo(toX(it), T + ph); ctx.stroke();
     ctx.setLineDash([]);
-    var fr = d.frames[vi][ti];
+    var fr = ds.frames[vi][ti];
     if (fr && fr.w1 > 0) {
       ctx.fillStyle = CURRENT;
       ctx.beginPath(); ctx.arc(toX(it), toY(fr.w1), 4, 0, 2 * Math.PI); ctx.fill();
     }
-    var dv = d.diverged[vi];
+    var dv = ds.diverged[vi];
     if (dv !== null && dv !== undefined) {
       ctx.fillStyle = "#b00020";
       var near = toX(dv) < L + 60 ? "left" : toX(dv) > L + pw - 60 ? "right" : "center";
