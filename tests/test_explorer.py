@@ -305,3 +305,15 @@ def test_each_dataset_is_its_own_sweep_and_the_page_offers_them_in_order():
     assert "on ring and 25gaussians" in page
     with pytest.raises(ValueError, match=r"d must be an int in \[-2, 1\]"):
         ex.frame(0, 0, d=2)
+
+
+def test_points_outside_a_small_view_are_counted_in_the_readout(config):
+    # the 8 modes lie at radius ≈ 1.41, outside [−0.3, 0.3]²: most generated points are too
+    ex = explore(config, "lam", [1.0], snapshots=2, progress=False, lim=0.3, resolution=RES)
+    for t in range(2):
+        x = ex.runs[0].results[0].samples if t == 1 else None
+        fr = ex.frame(0, t)
+        n = fr["outside"]
+        if x is not None:
+            assert n == int((x.abs() > 0.3).any(dim=1).sum())
+        assert n > 1 and fr["readout"].endswith(f" · {n} generated points outside the view")

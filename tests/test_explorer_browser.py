@@ -81,7 +81,7 @@ def expected_readout(d: dict, di: int, vi: int, ti: int) -> str:
     text = (f"{head} · W1 = {fr['w1']:.3g} · modes {modes} · E f(real) − E f(fake) = "
             f"{fr['dual']:.3g} · mean ‖∇f‖ = {fr['grad']:.3g}")
     if fr["out"]:
-        text += f" · {fr['out']} generated points outside the view"
+        text += f" · {fr['out']} generated point{'' if fr['out'] == 1 else 's'} outside the view"
     if dv is not None:
         text += f" · diverges at iteration {dv}"
     return text

@@ -60,7 +60,7 @@
     var s = head + " \u00b7 W1 = " + fmt(fr.w1) + " \u00b7 modes " + modes +
       " \u00b7 E f(real) \u2212 E f(fake) = " + fmt(fr.dual) +
       " \u00b7 mean \u2016\u2207f\u2016 = " + fmt(fr.grad);
-    if (fr.out) s += " \u00b7 " + fr.out + " generated points outside the view";
+    if (fr.out) s += " \u00b7 " + fr.out + " generated point" + (fr.out > 1 ? "s" : "") + " outside the view";
     if (dv !== null && dv !== undefined) s += " \u00b7 diverges at iteration " + dv;
     return s;
   }

@@ -221,7 +221,7 @@ class Explorer:
                 f"E f(real) − E f(fake) = {format_value(fr['dual'])} · "
                 f"mean ‖∇f‖ = {format_value(fr['grad'])}")
         if fr["out"]:
-            text += f" · {fr['out']} generated points outside the view"
+            text += f" · {fr['out']} generated point{'s' * (fr['out'] > 1)} outside the view"
         if dv is not None:
             text += f" · diverges at iteration {dv}"
         out["readout"] = text
