@@ -29,6 +29,7 @@ from torch import nn
 
 from . import toy
 from .book import format_value, jshtml
+from .checks import check_int, check_positive
 from .config import swept_field
 from .lipschitz import gradient_norms, values_and_gradients
 
@@ -40,9 +41,11 @@ TARGET_POINTS = 512  # real points drawn for a result's figure
 TARGET_SEED = 20_221_011  # fixed, so every figure of a dataset shows the same real points
 
 __all__ = ["critic_landscape", "grad_norm_histogram", "gradient_norm_map", "weight_histogram",
-           "training_curves",
-           "result_figure", "sweep_grid", "sweep_animation"]
+           "training_curves", "result_figure", "sweep_grid", "sweep_animation"]
 
+
+# ---------------------------------------------------------------------------------------------
+# helpers
 
 
 def _sweep_members(results, name):
@@ -57,10 +60,6 @@ def _sweep_members(results, name):
     return results, name
 
 
-# ---------------------------------------------------------------------------------------------
-# helpers
-
-
 def _numpy_points(name: str, x) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().double().numpy()
@@ -73,7 +72,8 @@ def _numpy_points(name: str, x) -> np.ndarray:
 def _grid_for(critic, lim: float, n: int) -> torch.Tensor:
     """:func:`lipbook.toy.grid` in the critic's dtype (a module's own; torch's default for a
     plain function, which may wrap a float32 module)."""
-    dtype = next((p.dtype for p in critic.parameters()), None) if isinstance(critic, nn.Module) else None
+    params = critic.parameters() if isinstance(critic, nn.Module) else ()
+    dtype = next((p.dtype for p in params), None)
     return toy.grid(lim, n, dtype=dtype or torch.get_default_dtype())
 
 
@@ -105,10 +105,7 @@ def critic_landscape(ax, critic: nn.Module, *, real=None, fake=None, lim: float 
     ``critic`` maps ``[n, 2] -> [n, 1]`` on any device (a ``TrainResult.critic``; GN / GraN
     critics work too).
     """
-    if not (isinstance(lim, (int, float)) and math.isfinite(lim) and lim > 0):
-        raise ValueError(f"lim must be a finite number > 0, got {lim!r}")
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    lim, resolution = check_positive("lim", lim), check_int("resolution", resolution, low=2)
     grid = _grid_for(critic, lim, resolution)  # [r², 2], x2 varying slowest
     f, grad = (t.cpu().double() for t in values_and_gradients(critic, grid))
     F = f.view(resolution, resolution).numpy()
@@ -201,8 +198,7 @@ def weight_histogram(ax, module: nn.Module, *, label: str | None = None, c: floa
     w = torch.cat([p.detach().flatten().cpu().double() for p in params]).numpy()
     ax.hist(w, bins=bins, alpha=0.7, label=label or f"{len(w)} weights")
     if c is not None:
-        if not (isinstance(c, (int, float)) and math.isfinite(c) and c > 0):
-            raise ValueError(f"c must be a finite number > 0, got {c!r}")
+        c = check_positive("c", c)
         ax.axvline(-c, color="tab:red", linestyle="--", linewidth=1, label=f"±c = ±{c:g}")
         ax.axvline(c, color="tab:red", linestyle="--", linewidth=1)
     ax.set_xlabel("weight value")
@@ -230,10 +226,8 @@ def training_curves(ax, results, key: str = "exact_w1", *, labels: Sequence[str]
     if key not in results[0].history:
         raise ValueError(f"unknown key={key!r}: choose one of {tuple(results[0].history)}")
     if labels is None:
-        if len(results) == 1:
-            labels = [results[0].config.method]
-        else:
-            labels = [f"{name} = {format_value(getattr(r.config, name))}" for r in results]
+        labels = ([results[0].config.method] if len(results) == 1 else
+                  [f"{name} = {format_value(getattr(r.config, name))}" for r in results])
     if len(labels) != len(results):
         raise ValueError(f"labels must have one entry per result ({len(results)}), "
                          f"got {len(labels)}")
@@ -331,14 +325,13 @@ def sweep_animation(results, name: str | None = None, *, lim: float = 2.0, dpi: 
     """The sweep as an animation with a frame slider that plays in plain HTML (no kernel):
     one frame per member (its critic landscape and samples, titled "name = value"), rendered by
     ``matplotlib.animation`` to ``to_jshtml`` with inlined PNG frames (through :func:`jshtml`,
-    so the page loads nothing from the network). At the default ``dpi``
-    a frame is about 30 kB, so 8 members stay well under 1 MB. Returns
-    ``IPython.display.HTML``; the figure is never shown as a static image (no pyplot)."""
+    so the page loads nothing from the network). At the default ``dpi`` a frame is about 30 kB,
+    so 8 members stay well under 1 MB. Returns ``IPython.display.HTML``; the figure is never
+    shown as a static image (no pyplot)."""
     from matplotlib.animation import FuncAnimation
 
     results, name = _sweep_members(results, name)
-    if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi < 10:
-        raise ValueError(f"dpi must be an int >= 10, got {dpi!r}")
+    dpi = check_int("dpi", dpi, low=10)
     fig = Figure(figsize=(4.6, 4.6), dpi=dpi, layout="constrained")
     ax = fig.add_subplot()
     real = _target_points(results[0])
