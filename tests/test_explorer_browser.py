@@ -5,7 +5,8 @@ Both sliders and the dataset menu, moved with the arrow keys, change the drawing
 readout, and the readout is what the embedded JSON says for the (dataset, value, time) now
 selected, formatted here by the page's
 rule (Python's ``.3g``); a redraw takes under 50 ms; play advances the time; a diverged value
-says so over its drawing; two explorers on one page both work; the page loads nothing from
+says so over its drawing; two explorers on one page both work, and so do two inserted after loading the way a
+notebook front end shows outputs; the page loads nothing from
 the network and logs no SEVERE console entry.
 
 Marker `browser`. The `browser` fixture is test_browser's (skipped, with the command that installs
@@ -45,13 +46,15 @@ def ex(one_torch_thread):
 
 @pytest.fixture(scope="module")
 def site(ex, tmp_path_factory):
-    """Two pages on 127.0.0.1: one explorer, and the same explorer twice (script inlined twice)."""
+    """Pages on 127.0.0.1: one explorer, the same explorer twice (script inlined twice), and an
+    empty page for outputs inserted after loading."""
     folder = tmp_path_factory.mktemp("explorer")
     head = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>explorer</title>'
     head += '<link rel="icon" href="data:,">'  # why: no favicon request (a 404 is SEVERE)
     (folder / "one.html").write_text(f"{head}</head><body>{ex.to_html()}</body></html>", "utf-8")
     (folder / "two.html").write_text(
         f"{head}</head><body>{ex.to_html()}<p>between</p>{ex.to_html()}</body></html>", "utf-8")
+    (folder / "empty.html").write_text(f"{head}</head><body><main></main></body></html>", "utf-8")
     handler = functools.partial(test_browser._QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -225,3 +228,46 @@ def test_two_explorers_on_one_page_both_work(browser, site):
     slider.send_keys(Keys.ARROW_RIGHT)
     assert browser.execute_script(STATE, 1)["step"] == second["step"] + 1
     assert browser.execute_script(STATE, 0)["step"] == first["step"]  # the other one stays
+
+
+# How a notebook front end shows a text/html output after the page has loaded: it sets the
+# output's innerHTML (which never runs a script) and then runs each script by putting a fresh
+# <script> element with the same text in its place (JupyterLab's and the classic notebook's
+# renderers do this for trusted outputs; Colab's output frame runs the HTML's scripts too).
+INSERT_LIKE_A_NOTEBOOK = """
+    const cell = document.createElement("div");
+    cell.className = "output_area";
+    document.querySelector("main").appendChild(cell);
+    cell.innerHTML = arguments[0];
+    for (const old of cell.querySelectorAll("script")) {
+      if (old.type === "application/json") continue;  // data, not code
+      const run = document.createElement("script");
+      run.textContent = old.textContent;
+      old.replaceWith(run);
+    }
+"""
+
+
+def test_explorers_inserted_like_notebook_outputs_start_and_follow_the_keyboard(browser, site,
+                                                                              ex):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    console = _open(browser, f"{site}/empty.html")
+    assert not browser.find_elements(By.CSS_SELECTOR, "div.lipbook-explorer")
+    for k in range(2):  # two outputs, one after the other: the second finds the script defined
+        browser.execute_script(INSERT_LIKE_A_NOTEBOOK, ex.to_html())
+        state = browser.execute_script(STATE, k)
+        assert state["ready"] and state["error"] is None, state["error"]
+    data = json.loads(browser.find_element(
+        By.CSS_SELECTOR, "script.lipbook-explorer-data").get_attribute("textContent"))
+    slider = browser.find_elements(By.CSS_SELECTOR, 'input[name="step"]')[1]
+    browser.execute_script("arguments[0].focus()", slider)
+    before = browser.execute_script(STATE, 1)
+    slider.send_keys(Keys.ARROW_RIGHT)
+    after = browser.execute_script(STATE, 1)
+    assert after["step"] == before["step"] + 1 and after["landscape"] != before["landscape"]
+    assert after["readout"] == expected_readout(data, after["dataset"], after["value"],
+                                                after["step"])
+    severe = [e["message"] for e in console + browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, severe
