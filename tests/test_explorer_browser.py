@@ -3,11 +3,10 @@
 
 Both sliders and the dataset menu, moved with the arrow keys, change the drawing and the
 readout, and the readout is what the embedded JSON says for the (dataset, value, time) now
-selected, formatted here by the page's
-rule (Python's ``.3g``); a redraw takes under 50 ms; play advances the time; a diverged value
-says so over its drawing; two explorers on one page both work, and so do two inserted after loading the way a
-notebook front end shows outputs; the page loads nothing from
-the network and logs no SEVERE console entry.
+selected, formatted here by the page's rule (Python's ``.3g``); a redraw takes under 50 ms;
+play advances the time; a diverged value says so over its drawing; two explorers on one page
+both work, and so do two inserted after loading the way a notebook front end shows outputs;
+the page loads nothing from the network and logs no SEVERE console entry.
 
 Marker `browser`. The `browser` fixture is test_browser's (skipped, with the command that installs
 them, without the browser or its driver).
