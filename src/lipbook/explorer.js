@@ -109,7 +109,8 @@
     this.readout = root.querySelector(".lipbook-readout");
     this.land = setup(root.querySelector("canvas.lbx-landscape"));
     this.curves = setup(root.querySelector("canvas.lbx-curves"));
-    this.cache = {}; // decoded frames and target points, by dataset
+    this.cache = {}; // decoded frames, by "dataset,value,time"
+    // decoded target points, by dataset
     this.reals = {};
     this.timer = null;
     var self = this;

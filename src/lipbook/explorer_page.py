@@ -23,7 +23,7 @@ JSON floats formatted like Python's ``format(x, ".3g")``, so ``Explorer.frame`` 
 text the page shows.
 
 Why a small canvas renderer and not a drawing library: a heat map, contours, two point clouds
-and a line chart take about 300 lines of plain canvas code that loads nothing; a vendored
+and a line chart take about 340 lines of plain canvas code that loads nothing; a vendored
 plotting library (Plotly, Vega, Bokeh) adds 1–3 MB to every page that holds an explorer, more
 than the whole 1.5 MB budget, and a redraw through it is slower than the 50 ms target needs.
 """
